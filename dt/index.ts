@@ -1,0 +1,4 @@
+// dt/: the device-tree library's public face.
+export * from './errors';
+export * from './value';
+export * from './tree';

@@ -1,0 +1,2 @@
+// firmware/hypervisor: the emulated machine and Gunyah hypervisor's public face.
+export * from './guest-cpu';
