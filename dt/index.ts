@@ -2,3 +2,4 @@
 export * from './errors';
 export * from './value';
 export * from './tree';
+export * from './dts';
