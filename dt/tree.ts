@@ -266,6 +266,12 @@ export class DeviceTree {
   root: DtNode = new DtNode('');
   memReserve: MemReserve[] = [];
   bootCpuidPhys = 0;
+  /**
+   * The strings block of the blob this tree was parsed from (or that an overlay left), if any. toFdt
+   * keeps it and appends new names as libfdt does, so a parsed-then-edited tree serializes as the
+   * same blob edited in place with libfdt and packed. Undefined for trees built from scratch.
+   */
+  stringsBlock: Uint8Array | undefined = undefined;
 
   /** The node at an absolute path (`/`, `/cpus/cpu@0`); components match as libfdt matches them. */
   findNode(path: string): DtNode | undefined {
@@ -318,6 +324,7 @@ export class DeviceTree {
     t.root = this.root.clone();
     t.memReserve = this.memReserve.map((r) => ({ ...r, ...(r.labels ? { labels: [...r.labels] } : {}) }));
     t.bootCpuidPhys = this.bootCpuidPhys;
+    t.stringsBlock = this.stringsBlock;
     return t;
   }
 }
