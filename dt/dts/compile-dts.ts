@@ -3,7 +3,7 @@ import { DeviceTree, DtNode, DtProperty, type MemReserve } from '../tree';
 import { ERROR_CHECKS, runChecks, type CheckContext } from './checks';
 import { diagnostic, DtsError, type DtsDiagnostic, type SourcePosition } from './dts-error';
 import { Lexer } from './lexer';
-import { liveLabels, LiveTree, type LiveNode, type PhandleFormat } from './live-tree';
+import { liveLabels, LiveTree, type LiveLabel, type LiveNode, type PhandleFormat } from './live-tree';
 import { generateFixups, generateLocalFixups, generateSymbols } from './overlay-nodes';
 import { Parser, type ParsedReserve } from './parser';
 import { dirnameOf, hostReadFile, normalizePath, SourceLoader, toBytes, type ReadFile } from './source-files';
@@ -30,10 +30,17 @@ export interface CompiledDts {
   warnings: DtsDiagnostic[];
 }
 
+/** Live label names, or undefined when there are none (the tree model then stores nothing). */
+function labelsOf(labels: readonly LiveLabel[]): string[] | undefined {
+  if (labels.length === 0) return undefined;
+  const live = liveLabels(labels);
+  return live.length > 0 ? live : undefined;
+}
+
 function toDtNode(n: LiveNode): DtNode {
-  const out = new DtNode(n.name, liveLabels(n.labels));
+  const out = new DtNode(n.name, labelsOf(n.labels));
   for (const p of n.props) {
-    if (!p.deleted) out.properties.push(new DtProperty(p.name, p.data.toBytes(), liveLabels(p.labels)));
+    if (!p.deleted) out.properties.push(new DtProperty(p.name, p.data.toBytes(), labelsOf(p.labels)));
   }
   for (const c of n.children) {
     if (c.deleted) continue;
