@@ -156,8 +156,11 @@ export class Parser {
       }
       this.advance();
       const address = toU64(this.prim());
+      const sizeAt = this.tok;
       const size = toU64(this.prim());
       this.expect(';', "';' after the /memreserve/ address and size");
+      // dtc writes such an entry, but a zero size is the map's terminator: readers would drop it and all after it.
+      if (size === 0n) this.error(sizeAt, '/memreserve/ size 0: a zero size ends the reservation map, so readers would lose this entry and every one after it');
       const live: Parameters<typeof addLabel>[0] = [];
       for (let i = labels.length - 1; i >= 0; i--) addLabel(live, labels[i]!.name, labels[i]!);
       out.push({ address, size, labels: live.map((l) => l.name) });
