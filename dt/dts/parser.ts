@@ -234,6 +234,8 @@ export class Parser {
           this.expect(';', `';' after ${describeToken(t)} ${ref.text}`);
           const target = tree.nodeByRef(ref.name);
           if (!target) this.error(ref, `Label or path ${ref.name} not found`);
+          // dtc would write a blob without a root node; a device tree always has one.
+          else if (target === tree.root) this.error(ref, `${describeToken(t)} ${ref.text}: the root node cannot be deleted`);
           else if (t.kind === 'delnode') deleteNode(target);
           else target.omitIfUnused = true;
           break;
