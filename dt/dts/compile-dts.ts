@@ -74,11 +74,11 @@ export function compileDts(source: string | Uint8Array, options: CompileDtsOptio
     },
   });
   const tree = new LiveTree(options.phandleFormat ?? 'epapr');
-  const parsed = new Parser(lexer, tree, loader, errors).parse();
-  if (errors.length > 0) throw new DtsError(errors);
+  const diagnostics: DtsDiagnostic[] = [];
+  const parsed = new Parser(lexer, tree, loader, errors, diagnostics).parse();
+  if (errors.length > 0) throw new DtsError([...errors, ...diagnostics]);
 
   const symbols = options.symbols ?? false;
-  const diagnostics: DtsDiagnostic[] = [];
   const ctx: CheckContext = { tree, plugin: parsed.plugin, symbols, diagnostics };
   const status = new Map<string, boolean>();
   const failed = runChecks(ctx, ERROR_CHECKS, status);

@@ -67,6 +67,7 @@ export class Parser {
     private readonly tree: LiveTree,
     private readonly loader: SourceLoader,
     private readonly errors: DtsDiagnostic[],
+    private readonly warnings: DtsDiagnostic[],
   ) {
     this.tok = lexer.next();
   }
@@ -90,13 +91,12 @@ export class Parser {
   /** A syntax error at the current token: what was expected, and what was found. */
   private unexpected(expected: string): never {
     const t = this.tok;
-    if (t.kind === 'name' && CPP_DIRECTIVES.has(t.name)) {
-      this.fatal(
-        t,
-        `C preprocessor directive '${t.name}': dtc's language has no ${t.name}; run the source through cpp first (or use /include/)`,
-      );
-    }
+    if (t.kind === 'name' && CPP_DIRECTIVES.has(t.name)) this.cppDirective(t);
     this.fatal(t, `expected ${expected}, found ${describeToken(t)}`);
+  }
+
+  private cppDirective(t: Token): never {
+    this.fatal(t, `C preprocessor directive '${t.name}': dtc's language has no ${t.name}; run the source through cpp first (or use /include/)`);
   }
 
   private expect(kind: string, what = `'${kind}'`): Token {
@@ -283,6 +283,7 @@ export class Parser {
           if (seenChild) this.propertyAfterChild(labels[0] ?? t, t.name);
           node.addProp(this.propdef(t, labels));
         } else {
+          if (CPP_DIRECTIVES.has(t.name)) this.cppDirective(t);
           this.unexpected(`'=', ';' or '{' after ${describeToken(t)}`);
         }
       } else if (t.kind === 'delprop') {
@@ -290,6 +291,11 @@ export class Parser {
         const name = this.expect('name', 'a property name after /delete-property/');
         this.expect(';', `';' after /delete-property/ ${name.name}`);
         if (seenChild) this.propertyAfterChild(labels[0] ?? t, name.name);
+        if (node.props.some((q) => !q.deleted && q.name === name.name)) {
+          this.warnings.push(
+            diagnostic(t, 'warning', `/delete-property/ ${name.name} has no effect: it deletes properties of earlier blocks only, not of the block it is in (as in dtc)`),
+          );
+        }
         const p = new LiveProp(name.name, new PropData(0), name);
         p.deleted = true;
         for (let i = labels.length - 1; i >= 0; i--) addLabel(p.labels, labels[i]!.name, labels[i]!);

@@ -42,3 +42,15 @@ test('dtc/features.dts -@: compiles to the blob dtc made of it', () => {
   const ours = toFdt(compileDts(readFileSync(path), { fileName: path, symbols: true }).tree);
   assertSameBytes(ours, fixture('dtc/features.dtb'), 'features.dts');
 });
+
+// dtc -H: which phandle properties are written.
+for (const name of ['labels-refs.dts', 'phandles.dts', 'plugin.dts']) {
+  for (const format of ['legacy', 'both'] as const) {
+    test(`${name} -H ${format}: the same bytes as the installed dtc`, { skip: noDtc }, () => {
+      const src = join(dtsFixtureDir, name);
+      const { stdout } = runTool('dtc', () => ['-q', '-H', format, '-@', '-I', 'dts', '-O', 'dtb', src]);
+      const ours = toFdt(compileDts(readFileSync(src), { fileName: src, symbols: true, phandleFormat: format }).tree);
+      assertSameBytes(ours, new Uint8Array(stdout), name);
+    });
+  }
+}
