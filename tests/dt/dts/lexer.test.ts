@@ -43,7 +43,7 @@ test('after { and ; a run of name characters is one name token, numbers included
   ]);
 });
 
-test("a label is the longest match: \"a:\" before a name, never inside one; after a name the mode is values", , () => {
+test("a label is the longest match (\"a:\" before a name, never inside one); after a name the mode is values", () => {
   assert.deepEqual(lex('{ lbl: n,x: p; }'), ['{@1:1', 'label=lbl@1:3', 'name=n,x@1:8', ':@1:11', 'p@1:13', ';@1:14', '}@1:16']);
 });
 
