@@ -10,3 +10,4 @@ export * from './fdt-parse';
 export * from './fdt-write';
 export { StringsTable } from './strings-table';
 export { compareNames } from './text';
+export * from './dts-print';
