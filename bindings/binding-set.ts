@@ -44,6 +44,8 @@ interface Compiled {
   validate: ValidateFunction;
   select?: ValidateFunction;
   always: boolean;
+  /** Its select looks at compatible: a match documents the node's compatible. */
+  selectsCompatible: boolean;
 }
 
 function compatiblesIn(s: Json | undefined, out: Set<string>): void {
@@ -167,7 +169,15 @@ export class BindingSet {
       } catch (err) {
         throw new BindingError(`schema does not compile: ${(err as Error).message}`, file.file);
       }
-      const c: Compiled = { info, known: knownProperties(schema, resolve), validate, always: selectedBy !== 'compatible', ...(selectFn ? { select: selectFn } : {}) };
+      const selectsCompatible = isObject(select) && JSON.stringify(select).includes('"compatible"');
+      const c: Compiled = {
+        info,
+        known: knownProperties(schema, resolve),
+        validate,
+        always: selectedBy !== 'compatible',
+        selectsCompatible,
+        ...(selectFn ? { select: selectFn } : {}),
+      };
       this.compiled.push(c);
       if (c.always) this.always.push(c);
       const specific = compatibles.size > 1 ? [...compatibles].filter((x) => !GENERIC_COMPATIBLES.has(x)) : [...compatibles];
@@ -219,8 +229,13 @@ export class BindingSet {
     return out;
   }
 
-  private check(node: DtNode, inst: NodeInstance, opts: ValidateOptions): Violation[] {
-    const out: Violation[] = [];
+  /** The bindings that apply to `node`: the one its compatible picks, then every `select` that matches. */
+  schemasFor(tree: DeviceTree, node: DtNode): BindingSchema[] {
+    return this.selected(this.instanceOf(tree, node)).list.map((c) => c.info);
+  }
+
+  private selected(inst: NodeInstance): { list: Compiled[]; matched: boolean } {
+    const list: Compiled[] = [];
     let matched = false;
     const compat = inst['compatible'];
     if (Array.isArray(compat)) {
@@ -228,16 +243,24 @@ export class BindingSet {
         const hit = typeof c === 'string' ? this.byCompatible.get(c) : undefined;
         if (hit) {
           matched = true;
-          this.run(hit, node, inst, out);
+          list.push(hit);
           break;
         }
       }
     }
     for (const c of this.always) {
       if (c.select && !c.select(inst)) continue;
-      if (c.select) matched = true;
-      this.run(c, node, inst, out);
+      if (c.selectsCompatible) matched = true;
+      list.push(c);
     }
+    return { list, matched };
+  }
+
+  private check(node: DtNode, inst: NodeInstance, opts: ValidateOptions): Violation[] {
+    const out: Violation[] = [];
+    const { list, matched } = this.selected(inst);
+    for (const c of list) this.run(c, node, inst, out);
+    const compat = inst['compatible'];
     if (opts.unmatched && !matched && Array.isArray(compat)) {
       out.push({
         path: node.path,

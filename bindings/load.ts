@@ -28,6 +28,7 @@ function metaValidator(): Ajv2019 {
 }
 
 function describe(e: ErrorObject): string {
+  if (e.propertyName !== undefined) return `'${e.propertyName}' is not a keyword bindings may use`;
   const where = e.instancePath === '' ? '' : `${e.instancePath.slice(1)}: `;
   const p = e.params as Record<string, unknown>;
   const extra = p['allowedValues'] ? ` ${JSON.stringify(p['allowedValues'])}` : p['additionalProperty'] ? ` ('${String(p['additionalProperty'])}')` : '';
@@ -42,8 +43,10 @@ export function checkSchemaFile(f: SchemaFile): void {
   const validate = ajv.getSchema(meta.replace(/#$/, ''));
   if (!validate) throw new BindingError(`unknown $schema ${meta}`, f.file);
   if (!validate(f.schema)) {
-    const errs = (validate.errors ?? []).filter((e) => !['if', 'allOf', 'anyOf', 'oneOf'].includes(e.keyword) || (validate.errors ?? []).length === 1);
-    throw new BindingError(`does not follow ${meta}: ${(errs[0] ? describe(errs[0]) : describe(validate.errors![0]!))}`, f.file);
+    const all = validate.errors ?? [];
+    // The most specific error: not a summary of combinators or of propertyNames.
+    const best = all.find((e) => !['if', 'allOf', 'anyOf', 'oneOf', 'propertyNames'].includes(e.keyword)) ?? all[0];
+    throw new BindingError(`does not follow ${meta}: ${best ? describe(best) : 'invalid'}`, f.file);
   }
   const id = f.schema['$id'];
   if (id !== expectedId(f.relPath)) throw new BindingError(`$id ${String(id)} does not match the file's path (expected ${expectedId(f.relPath)})`, f.file);

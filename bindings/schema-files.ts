@@ -34,11 +34,12 @@ function* yamlFiles(dir: string, depth: number): Generator<string> {
 
 /** Parse one YAML schema file; YAML errors become a BindingError naming the file and line. */
 export function parseSchemaText(text: string, file: string): JsonObject {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
-    throw new BindingError(`YAML error${line ? ` at line ${line}` : ''}: ${e.message.split('\n')[0]}`, file);
+    const pos = e.linePos?.[0];
+    const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new BindingError(`YAML error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${what}`, file);
   }
   const value: unknown = doc.toJS({ maxAliasCount: 100 });
   if (!isObject(value)) throw new BindingError('a schema file must hold a YAML mapping', file);
