@@ -46,6 +46,8 @@ interface Compiled {
   always: boolean;
   /** Its select looks at compatible: a match documents the node's compatible. */
   selectsCompatible: boolean;
+  /** For a select-everything schema that only constrains the properties it names: those names. */
+  triggers?: { names: ReadonlySet<string>; patterns: readonly RegExp[] };
 }
 
 function compatiblesIn(s: Json | undefined, out: Set<string>): void {
@@ -59,6 +61,35 @@ function compatiblesIn(s: Json | undefined, out: Set<string>): void {
     else if (k === 'enum' && Array.isArray(v)) for (const e of v) typeof e === 'string' && out.add(e);
     else if (k !== 'pattern') compatiblesIn(v, out);
   }
+}
+
+/** Keywords a schema may use and still only ever fail on a property it names. */
+const PROPERTY_ONLY = new Set(['$id', 'type', 'select', 'properties', 'patternProperties', 'dependentRequired', 'dependentSchemas', 'additionalProperties', 'definitions', '$defs']);
+
+/**
+ * A select-everything schema (dt-core's companions: reg, interrupts, clocks, ...) whose rules are
+ * all about properties it names cannot fail on a node that has none of them, so it need not run there.
+ */
+function triggersOf(schema: JsonObject): { triggers?: { names: Set<string>; patterns: RegExp[] } } {
+  if (Object.keys(schema).some((k) => !PROPERTY_ONLY.has(k))) return {};
+  if (schema['additionalProperties'] !== undefined && schema['additionalProperties'] !== true) return {};
+  const names = new Set<string>();
+  for (const k of ['properties', 'dependentRequired', 'dependentSchemas'] as const) {
+    const m = schema[k];
+    if (isObject(m)) for (const n of Object.keys(m)) if (n !== '$nodename') names.add(n);
+  }
+  const patterns: RegExp[] = [];
+  const pp = schema['patternProperties'];
+  if (isObject(pp)) for (const p of Object.keys(pp)) patterns.push(new RegExp(p));
+  return { triggers: { names, patterns } };
+}
+
+function triggered(t: { names: ReadonlySet<string>; patterns: readonly RegExp[] }, inst: NodeInstance): boolean {
+  for (const k in inst) {
+    if (t.names.has(k)) return true;
+    for (const re of t.patterns) if (re.test(k)) return true;
+  }
+  return false;
 }
 
 /** Every property name a schema defines, following its references (types.yaml aside). */
@@ -177,6 +208,7 @@ export class BindingSet {
         always: selectedBy !== 'compatible',
         selectsCompatible,
         ...(selectFn ? { select: selectFn } : {}),
+        ...(select === true ? triggersOf(schema) : {}),
       };
       this.compiled.push(c);
       if (c.always) this.always.push(c);
@@ -249,6 +281,7 @@ export class BindingSet {
       }
     }
     for (const c of this.always) {
+      if (c.triggers && !triggered(c.triggers, inst)) continue;
       if (c.select && !c.select(inst)) continue;
       if (c.selectsCompatible) matched = true;
       list.push(c);

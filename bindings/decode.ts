@@ -149,13 +149,23 @@ function guess(b: Uint8Array): Decoded {
   return { value: readInts(b, 1, false), format: undefined };
 }
 
+/** The value types a property may have (node types dropped), computed once per table entry. */
+const candidateCache = new WeakMap<PropType, Set<DtType>>();
+function candidatesOf(type: PropType): Set<DtType> {
+  let c = candidateCache.get(type);
+  if (!c) {
+    c = new Set([...type.types].filter((t) => t !== 'node'));
+    candidateCache.set(type, c);
+  }
+  return c;
+}
+
 export function decodeValue(b: Uint8Array, type: PropType | undefined): Decoded {
   if (b.length === 0) return { value: true, format: 'flag' };
-  const candidates = new Set<DtType>();
-  for (const t of type?.types ?? []) if (t !== 'node') candidates.add(t);
-  if (candidates.size === 0) return guess(b);
+  const candidates = type ? candidatesOf(type) : undefined;
+  if (!candidates || candidates.size === 0) return guess(b);
 
-  const fmt = pickFormat(b, candidates, type?.dim);
+  const fmt = candidates.size === 1 ? candidates.values().next().value! : pickFormat(b, candidates, type?.dim);
   if (fmt === 'strings') return { value: printableStrings(b)!, format: 'string-array' };
   if (fmt === undefined) {
     return { value: rawValue(b), format: undefined, problem: `size (${b.length}) fits none of the types ${[...candidates].join(', ')}` };

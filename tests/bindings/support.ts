@@ -25,3 +25,25 @@ export function treeFromDts(src: string): DeviceTree {
 }
 
 export const canCompileDts = haveCompileDts || haveDtc;
+
+/** A tree described as nested objects: a Uint8Array is a property, an object a child node. */
+export interface Spec {
+  [name: string]: Uint8Array | Spec;
+}
+
+export const u32 = (...v: number[]): Uint8Array => dt.encodeU32(v);
+export const u64 = (...v: bigint[]): Uint8Array => dt.encodeU64(v);
+export const str = (...v: string[]): Uint8Array => dt.encodeStringList(v);
+export const flag: Uint8Array = new Uint8Array(0);
+
+export function build(spec: Spec): DeviceTree {
+  const tree = new dt.DeviceTree();
+  const fill = (node: dt.DtNode, s: Spec) => {
+    for (const [k, v] of Object.entries(s)) {
+      if (v instanceof Uint8Array) node.setProperty(k, v);
+      else fill(node.addChild(k), v);
+    }
+  };
+  fill(tree.root, spec);
+  return tree;
+}
