@@ -1,39 +1,32 @@
 // Hand-broken trees: each defect gives the violation dtbs_check would, naming node, property and rule.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeviceTree, type DtNode } from '../../dt';
+import type { DeviceTree, DtNode } from '../../dt';
 import { formatViolation, loadBindings } from '../../bindings';
+import { build, flag, str, u32 } from './support';
 
 const bindings = loadBindings();
 const ID = (rel: string) => `http://devicetree.org/schemas/${rel}#`;
 
 /** A small valid machine: 2/2 cells, GICv3, PSCI, one virtio,mmio and one PL011. */
 function machine(): DeviceTree {
-  const t = new DeviceTree();
-  const r = t.root;
-  r.setStringList('compatible', ['acme,board']);
-  r.setString('model', 'acme');
-  r.setU32('#address-cells', 2);
-  r.setU32('#size-cells', 2);
-  r.setU32('interrupt-parent', 1);
-  const gic = r.addChild('interrupt-controller@8000000');
-  gic.setStringList('compatible', ['arm,gic-v3']);
-  gic.setU32('#interrupt-cells', 3);
-  gic.setEmpty('interrupt-controller');
-  gic.setU32('reg', [0, 0x8000000, 0, 0x10000, 0, 0x80a0000, 0, 0xf60000]);
-  gic.setU32('phandle', 1);
-  const psci = r.addChild('psci');
-  psci.setStringList('compatible', ['arm,psci-1.0', 'arm,psci-0.2']);
-  psci.setString('method', 'hvc');
-  const virtio = r.addChild('virtio@a000000');
-  virtio.setStringList('compatible', ['virtio,mmio']);
-  virtio.setU32('reg', [0, 0xa000000, 0, 0x200]);
-  virtio.setU32('interrupts', [0, 16, 1]);
-  const uart = r.addChild('serial@9000000');
-  uart.setStringList('compatible', ['arm,pl011', 'arm,primecell']);
-  uart.setU32('reg', [0, 0x9000000, 0, 0x1000]);
-  uart.setU32('interrupts', [0, 1, 4]);
-  return t;
+  return build({
+    compatible: str('acme,board'),
+    model: str('acme'),
+    '#address-cells': u32(2),
+    '#size-cells': u32(2),
+    'interrupt-parent': u32(1),
+    'interrupt-controller@8000000': {
+      compatible: str('arm,gic-v3'),
+      '#interrupt-cells': u32(3),
+      'interrupt-controller': flag,
+      reg: u32(0, 0x8000000, 0, 0x10000, 0, 0x80a0000, 0, 0xf60000),
+      phandle: u32(1),
+    },
+    psci: { compatible: str('arm,psci-1.0', 'arm,psci-0.2'), method: str('hvc') },
+    'virtio@a000000': { compatible: str('virtio,mmio'), reg: u32(0, 0xa000000, 0, 0x200), interrupts: u32(0, 16, 1) },
+    'serial@9000000': { compatible: str('arm,pl011', 'arm,primecell'), reg: u32(0, 0x9000000, 0, 0x1000), interrupts: u32(0, 1, 4) },
+  });
 }
 
 function lines(t: DeviceTree): string[] {
