@@ -5,7 +5,7 @@ import type { ValidateFunction } from 'ajv';
 import type { DeviceTree, DtNode } from '../dt';
 import { BindingError } from './errors';
 import { fixupSchema } from './fixups';
-import { TreeDecoder, type NodeInstance } from './instance';
+import { isGeneratedNode, TreeDecoder, type NodeInstance } from './instance';
 import { isObject, type Json, type JsonObject } from './json';
 import { PropTypeTable } from './prop-types';
 import { explain } from './report';
@@ -244,14 +244,17 @@ export class BindingSet {
       issuesByNode.set(i.node, list);
     }
     for (const node of tree.walk()) {
+      const inst = cache.get(node);
+      if (!inst) continue; // inside a generated node
       out.push(...(issuesByNode.get(node) ?? []));
-      out.push(...this.check(node, cache.get(node)!, opts));
+      out.push(...this.check(node, inst, opts));
     }
     return out;
   }
 
   /** The rules `node` breaks (its own bindings, which may constrain its children too). */
   validateNode(tree: DeviceTree, node: DtNode, opts: ValidateOptions = {}): Violation[] {
+    for (let n: DtNode | undefined = node; n; n = n.parent) if (isGeneratedNode(n)) return [];
     const decoder = new TreeDecoder(tree, this.types);
     const inst = decoder.instance(node);
     const out: Violation[] = decoder.issues
