@@ -48,6 +48,7 @@ function checkVirt(tree: DeviceTree, uarts: string[], cpus: number): void {
   for (let i = 0; i < cpus; i++) has(`/cpus/cpu@${i}`, 'arm/cpus.yaml');
   has('/timer', 'timer/arm,arch_timer.yaml');
   has('/intc@8000000', 'interrupt-controller/arm,gic-v3.yaml');
+  has('/platform-bus@c000000', 'simple-bus.yaml');
   const virtio = [...sel].filter(([p, ids]) => p.startsWith('/virtio_mmio@') && ids.includes(ID('virtio/mmio.yaml')));
   assert.equal(virtio.length, 32);
 }
