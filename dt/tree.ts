@@ -17,6 +17,8 @@ import {
   encodeU64,
 } from './value';
 
+const NO_LABELS: readonly string[] = Object.freeze([]);
+
 /** Property labels live beside the properties: few properties have one, and a parsed tree has none. */
 const propertyLabels = new WeakMap<DtProperty, string[]>();
 
@@ -93,6 +95,11 @@ export class DtProperty {
     propertyLabels.set(this, l);
   }
 
+  /** The labels, without creating a list when there is none. */
+  readLabels(): readonly string[] {
+    return propertyLabels.get(this) ?? NO_LABELS;
+  }
+
   /** A copy sharing the (immutable) value; a lazy value stays lazy. */
   clone(): DtProperty {
     const l = propertyLabels.get(this);
@@ -148,6 +155,11 @@ export class DtNode {
 
   set labels(l: string[]) {
     this.l = l;
+  }
+
+  /** The labels, without creating a list when there is none. */
+  readLabels(): readonly string[] {
+    return this.l ?? NO_LABELS;
   }
 
   hasLabel(label: string): boolean {
