@@ -163,6 +163,7 @@ export class BindingSet {
       allowUnionTypes: true,
       unicodeRegExp: false,
       validateFormats: false,
+      validateSchema: false,
     });
     this.ajv.addVocabulary(['select']);
 
