@@ -1,0 +1,10 @@
+// core/: the guest kernel's public face.
+export * from './errno';
+export * from './arch/index';
+export * from './printk/index';
+export * from './of/index';
+export * from './time/index';
+export * from './mm/index';
+export * from './irq/index';
+export * from './bus/index';
+export * from './kernel/index';
