@@ -8,3 +8,6 @@ export * from './mm/index';
 export * from './irq/index';
 export * from './bus/index';
 export * from './kernel/index';
+export * from './mailbox/index';
+export * from './vfs/index';
+export * from './tty/index';

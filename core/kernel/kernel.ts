@@ -18,13 +18,20 @@ import { Mm, MmImpl } from '../mm/mm';
 import { Printk, PrintkImpl } from '../printk/printk';
 import { Clock, ClockImpl } from '../time/clock';
 import { timeModule } from '../time/time.module';
+import { mailboxModule } from '../mailbox/mailbox.module';
+import { vfsModule } from '../vfs/vfs.module';
+import { Vfs, type VfsImpl } from '../vfs/vfs';
+import { ttyModule } from '../tty/tty.module';
+import { Mailbox, type MailboxImpl } from '../mailbox/mailbox';
+import { TtyCore, type TtyCoreImpl } from '../tty/tty-core';
+import type { Process } from '../vfs/process';
 import { Cpus, CpusImpl } from './cpus';
 import { KernelBootError } from './kernel-error';
 import { bringUpSecondaries } from './smp';
 import { BootCpu, BootOptions, KernelToken } from './tokens';
 
 /** The core service modules every kernel loads (in this order, before driver modules). */
-export const CORE_MODULES: readonly ContainerModule[] = [irqModule, busModule, timeModule];
+export const CORE_MODULES: readonly ContainerModule[] = [irqModule, busModule, timeModule, mailboxModule, vfsModule, ttyModule];
 
 const kernels = new Map<bigint, Kernel>();
 let nextKernelId = 1n;
@@ -75,6 +82,23 @@ export class Kernel {
 
   get bus(): PlatformBusImpl {
     return this.container.get<PlatformBusImpl>(PlatformBus);
+  }
+
+  get vfs(): VfsImpl {
+    return this.container.get<VfsImpl>(Vfs);
+  }
+
+  get mailbox(): MailboxImpl {
+    return this.container.get<MailboxImpl>(Mailbox);
+  }
+
+  get tty(): TtyCoreImpl {
+    return this.container.get<TtyCoreImpl>(TtyCore);
+  }
+
+  /** A new process (on the boot CPU unless another is given). */
+  spawn(name?: string, cpu?: Cpu): Process {
+    return this.vfs.spawn(name, cpu);
   }
 
   get<T>(id: ServiceIdentifier<T>): T {
@@ -226,6 +250,7 @@ export class Kernel {
   async shutdown(): Promise<void> {
     if (this.state === 'down') return;
     this.state = 'down';
+    await this.vfs.killAll();
     await this.bus.shutdown();
     for (const pc of this.cpus.online()) {
       pc.cpu.setIrqVector(undefined);
