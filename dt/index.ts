@@ -2,3 +2,12 @@
 export * from './errors';
 export * from './value';
 export * from './tree';
+export * from './fdt-format';
+export * from './fdt-limits';
+export { type FdtLayout } from './fdt-layout';
+export * from './fdt-reader';
+export * from './fdt-parse';
+export * from './fdt-write';
+export { StringsTable } from './strings-table';
+export { compareNames } from './text';
+export * from './dts-print';
