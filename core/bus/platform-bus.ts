@@ -73,14 +73,17 @@ export class PlatformBusImpl {
     return made;
   }
 
-  /** of_device_make_bus_id: `<translated reg address>.<node name>`, else the node name made unique. */
+  /**
+   * of_device_make_bus_id: `<translated reg address>.<node name>`, else the full node name (with its unit
+   * address); made unique with a suffix.
+   */
   private makeName(node: DtNode): string {
     let name: string;
     try {
       const reg = ofReg(node)[0];
-      name = reg ? `${reg.address.toString(16)}.${node.nodeName}` : node.nodeName;
+      name = reg ? `${reg.address.toString(16)}.${node.nodeName}` : node.name;
     } catch {
-      name = node.nodeName;
+      name = node.name;
     }
     if (this.names.has(name)) {
       let i = 1;

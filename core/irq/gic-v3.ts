@@ -270,16 +270,22 @@ export class GicV3 implements IrqChip {
     }
   }
 
-  /** gic_handle_irq: acknowledge, dispatch and end interrupts until none is pending. */
+  /**
+   * gic_handle_irq: acknowledge, dispatch and end interrupts until none is pending. An interrupt whose
+   * flow must mask it first gets its EOI once the mask landed (it stays active meanwhile, which also
+   * holds off further interrupts of its priority on this CPU, as the running priority would).
+   */
   handleIrq(cpu: Cpu): void {
     for (let n = 0; n < MAX_IRQS_PER_ENTRY; n++) {
       const intid = cpu.gicAcknowledge();
       if (intid >= 1020 && intid <= 1023) return;
+      let later: Promise<void> | undefined;
       try {
         if (intid < INTID.SGI_END) this.irq.handleIpi(intid, cpu);
-        else if (this.domain) this.irq.handleDomainIrq(this.domain, intid, cpu);
+        else if (this.domain) later = this.irq.handleDomainIrq(this.domain, intid, cpu);
       } finally {
-        cpu.gicEndOfInterrupt(intid);
+        if (later) void later.finally(() => cpu.gicEndOfInterrupt(intid));
+        else cpu.gicEndOfInterrupt(intid);
       }
     }
   }

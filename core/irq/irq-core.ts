@@ -264,20 +264,21 @@ export class IrqCoreImpl {
 
   /**
    * generic_handle_domain_irq: run the actions of (domain, hwirq) taken on `cpu`. The controller
-   * acknowledges before and ends (EOI) after this returns.
+   * acknowledges before and ends (EOI) after this returns, or, when a promise is returned, once it
+   * settles: a oneshot level interrupt must be masked before its EOI (or the still-asserted line fires
+   * again at once), and the mask is an MMIO write that completes at the next preemption point.
    */
-  handleDomainIrq(domain: IrqDomain, hwirq: number, cpu: Cpu): void {
+  handleDomainIrq(domain: IrqDomain, hwirq: number, cpu: Cpu): Promise<void> | undefined {
     const virq = domain.findMapping(hwirq);
     const desc = virq === undefined ? undefined : this.descs.get(virq);
     if (!desc) {
       this.noteSpurious(`${domain.name} hwirq ${hwirq} is not mapped`);
-      return;
+      return undefined;
     }
     desc.counts[cpu.index] = (desc.counts[cpu.index] ?? 0) + 1;
     if (desc.actions.length === 0) {
       this.noteSpurious(`irq ${desc.virq} (${domain.name} hwirq ${hwirq}) has no handler; masking it`);
-      void this.chipCall(desc, () => desc.domain.chip.mask(desc, cpu));
-      return;
+      return this.chipCall(desc, () => desc.domain.chip.mask(desc, cpu));
     }
     const ctx: IrqContext = { virq: desc.virq, hwirq, cpu };
     let result: number = IRQ_NONE;
@@ -301,16 +302,17 @@ export class IrqCoreImpl {
       }
       result |= r;
     }
-    this.noteInterrupt(desc, result !== IRQ_NONE, cpu);
+    let eoiAfter = this.noteInterrupt(desc, result !== IRQ_NONE, cpu);
     if (wake) {
       // A oneshot level interrupt stays masked until its thread ran, so it cannot fire again meanwhile.
       if (isLevel(desc.type) && desc.actions.some((a) => a.flags & IRQF.ONESHOT) && !desc.oneshotMasked) {
         desc.oneshotMasked = true;
-        void this.chipCall(desc, () => desc.domain.chip.mask(desc, cpu));
+        eoiAfter = this.chipCall(desc, () => desc.domain.chip.mask(desc, cpu));
       }
       desc.threadPending = true;
       if (!desc.threadRunning) desc.threadRunning = this.runThreads(desc, ctx);
     }
+    return eoiAfter;
   }
 
   private async runThreads(desc: IrqDesc, ctx: IrqContext): Promise<void> {
@@ -337,18 +339,19 @@ export class IrqCoreImpl {
   }
 
   /** note_interrupt: count unclaimed interrupts and disable a line nobody handles. */
-  private noteInterrupt(desc: IrqDesc, handled: boolean, cpu: Cpu): void {
+  private noteInterrupt(desc: IrqDesc, handled: boolean, cpu: Cpu): Promise<void> | undefined {
     if (++desc.windowCount >= UNHANDLED_WINDOW) {
       desc.windowCount = 0;
       desc.unhandled = 0;
     }
-    if (handled) return;
-    if (++desc.unhandled > UNHANDLED_LIMIT) {
+    if (handled) return undefined;
+    if (++desc.unhandled > UNHANDLED_LIMIT && !desc.spuriousDisabled) {
       this.printk.emerg(`irq ${desc.virq}: nobody cared; disabling IRQ #${desc.virq}`);
       desc.spuriousDisabled = true;
       desc.depth++;
-      void this.chipCall(desc, () => desc.domain.chip.mask(desc, cpu));
+      return this.chipCall(desc, () => desc.domain.chip.mask(desc, cpu));
     }
+    return undefined;
   }
 
   private async chipCall(desc: IrqDesc, op: () => Promise<void>): Promise<void> {

@@ -39,7 +39,7 @@ export interface IrqContext {
 /** Hard handler: runs inside the IRQ vector, synchronously; must not wait. */
 export type IrqHandler = (ctx: IrqContext) => IrqReturn;
 /** Threaded handler: runs after the vector returns, may call the hypervisor and wait. */
-export type IrqThreadFn = (ctx: IrqContext) => Promise<IrqReturn | void> | IrqReturn | void;
+export type IrqThreadFn = (ctx: IrqContext) => Promise<number | void> | number | void;
 
 /** What a chip op is told about an interrupt. */
 export interface IrqData {

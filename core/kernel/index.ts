@@ -4,3 +4,4 @@ export * from './cpus';
 export * from './kernel-error';
 export * from './smp';
 export * from './kernel';
+export * from './dtb-read';

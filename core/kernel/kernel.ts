@@ -28,6 +28,7 @@ import type { Process } from '../vfs/process';
 import { Cpus, CpusImpl } from './cpus';
 import { KernelBootError } from './kernel-error';
 import { bringUpSecondaries } from './smp';
+import { DtbBootError, readBootDtb } from './dtb-read';
 import { BootCpu, BootOptions, KernelToken } from './tokens';
 
 /** The core service modules every kernel loads (in this order, before driver modules). */
@@ -272,4 +273,21 @@ export async function startKernel(cpu: Cpu, tree: DeviceTree, opts: BootOptions 
   k.register();
   await k.boot(reserved);
   return k;
+}
+
+/**
+ * Boot a kernel on `cpu` from the DTB at `dtbAddress` in the VM's memory (x0 at entry). A DTB that cannot
+ * be read or parsed refuses the boot with a KernelBootError naming the problem.
+ */
+export async function bootKernel(cpu: Cpu, dtbAddress: bigint, opts: BootOptions = {}): Promise<Kernel> {
+  let dtb;
+  try {
+    dtb = readBootDtb(cpu, dtbAddress);
+  } catch (e) {
+    if (!(e instanceof DtbBootError)) throw e;
+    const log = new PrintkImpl(() => 0);
+    log.emerg(`Kernel panic - not syncing: ${e.message}`);
+    throw new KernelBootError(e.message, log.text(), { cause: e });
+  }
+  return startKernel(cpu, dtb.tree, opts, [{ name: 'DTB', base: dtbAddress, size: BigInt(dtb.totalsize) }]);
 }

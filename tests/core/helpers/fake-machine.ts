@@ -85,31 +85,31 @@ export class FakeMachine {
     throw new FakeAbort(ipa);
   }
 
-  /** Fire expired timers and run vectors of CPUs with deliverable interrupts. */
-  deliver(): void {
-    for (let guard = 0; guard < 1000; guard++) {
-      let any = false;
-      for (const c of this.cpus) {
-        if (c.cval !== undefined && this.counter >= c.cval) {
-          this.gic.pending[c.index]!.add(27);
-          this.gic.levelAsserted[c.index]!.add(27);
-        } else this.gic.levelAsserted[c.index]!.delete(27);
-        if (c.takeIrq()) any = true;
-      }
-      if (!any) return;
+  /**
+   * One delivery round: fire expired timers, then each CPU with a deliverable interrupt takes one IRQ
+   * exception (as it would at a preemption point). Returns whether any vector ran.
+   */
+  deliver(): boolean {
+    let any = false;
+    for (const c of this.cpus) {
+      if (c.cval !== undefined && this.counter >= c.cval) {
+        this.gic.pending[c.index]!.add(27);
+        this.gic.levelAsserted[c.index]!.add(27);
+      } else this.gic.levelAsserted[c.index]!.delete(27);
+      if (c.takeIrq()) any = true;
     }
-    throw new Error('fake machine: interrupt storm');
+    return any;
   }
 
   /** Let async guest code run until nothing is left to do at the current time. */
   async settle(): Promise<void> {
-    for (let i = 0; i < 10_000; i++) {
+    let quiet = 0;
+    for (let i = 0; i < 20_000; i++) {
       await new Promise<void>((r) => setImmediate(r));
-      const before = this.pendingWork();
-      this.deliver();
-      await new Promise<void>((r) => setImmediate(r));
-      if (!before && !this.pendingWork()) return;
+      if (this.deliver()) quiet = 0;
+      else if (++quiet >= 2) return;
     }
+    throw new Error('fake machine: interrupt storm (guest never settles)');
   }
 
   private pendingWork(): boolean {
