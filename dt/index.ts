@@ -11,3 +11,8 @@ export * from './fdt-write';
 export { StringsTable } from './strings-table';
 export { compareNames } from './text';
 export * from './dts-print';
+export * from './overlay';
+export { FdtEditor, FDT_ERR, fdtStrerror } from './fdt-edit';
+export * from './of';
+export * from './of-address';
+export * from './of-irq';
