@@ -39,7 +39,8 @@ export const KernelContainer = Symbol('KernelContainer');
 /** One violation of a DT binding schema, as the bindings/ validator reports it. */
 export interface BindingViolation {
   path: string;
-  property: string;
+  /** Absent when the rule is about the node as a whole. */
+  property?: string;
   rule: string;
   message: string;
 }

@@ -2,9 +2,9 @@
 // contributed drivers by compatible, probes in DT order, retries deferred probes whenever a driver binds,
 // and removes in reverse bind order.
 import { Container, ContainerModule, inject, injectable, multiInject, optional } from 'inversify';
-import { DeviceTree, type DtNode } from '../../dt/index';
+import { DeviceTree, ofDeviceIsAvailable, type DtNode } from '../../dt/index';
 import { Errno, errnoName, toErrno } from '../errno';
-import { ofDeviceIsAvailable, ofMatchNode, ofReg } from '../of/of-base';
+import { ofBestMatch, ofReg } from '../of/of-base';
 import { Printk, type PrintkImpl } from '../printk/printk';
 import { IrqCore, type IrqCoreImpl } from '../irq/irq-core';
 import { Cpus, type CpusImpl } from '../kernel/cpus';
@@ -147,8 +147,8 @@ export class PlatformBusImpl {
   private matchDriver(dev: PlatformDevice): { driver: Driver; entry: OfDeviceId } | undefined {
     let best: { driver: Driver; entry: OfDeviceId; score: number } | undefined;
     for (const driver of this.drivers) {
-      const m = ofMatchNode(driver.ofMatchTable, dev.node);
-      if (m && (!best || m.score < best.score)) best = { driver, entry: m.entry, score: m.score };
+      const m = ofBestMatch(driver.ofMatchTable, dev.node);
+      if (m && (!best || m.score > best.score)) best = { driver, entry: m.entry, score: m.score };
     }
     return best;
   }
@@ -160,7 +160,8 @@ export class PlatformBusImpl {
       const violations = this.validator.validateNode(this.tree, dev.node);
       if (violations.length > 0) {
         for (const v of violations) {
-          this.printk.err(`${m.driver.name} ${dev.name}: DT binding violation at ${v.path}: property '${v.property}' fails '${v.rule}': ${v.message}`);
+          const what = v.property === undefined ? 'node' : `property '${v.property}'`;
+          this.printk.err(`${m.driver.name} ${dev.name}: DT binding violation at ${v.path}: ${what} fails '${v.rule}': ${v.message}`);
         }
         dev.state = 'invalid';
         dev.lastError = `${violations.length} binding violation(s)`;

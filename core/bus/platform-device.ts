@@ -1,9 +1,9 @@
 // A platform device: one DT node with `compatible`, its bound driver, its child container and its
 // managed resources, plus the resource helpers drivers use in probe (reg windows, IRQs, devm).
 import type { Container } from 'inversify';
-import type { DeviceTree, DtNode } from '../../dt/index';
+import { ofMatchString, ofRegs, type DeviceTree, type DtNode } from '../../dt/index';
 import { Errno } from '../errno';
-import { ofReg, ofRegRaw, ofPropertyMatchString, type OfDeviceId, type OfReg } from '../of/of-base';
+import { ofReg, type OfDeviceId, type OfReg } from '../of/of-base';
 import type { Cpu } from '../arch/cpu';
 import { IrqDomainMissing, type IrqCoreImpl, type RequestIrqOptions } from '../irq/irq-core';
 import type { IrqHandler, IrqThreadFn } from '../irq/irq-types';
@@ -65,7 +65,7 @@ export class PlatformDevice {
 
   /** `reg` entry `index` as written (bus values: cap IDs under /hypervisor, for instance). */
   rawResource(index: number): OfReg {
-    const r = ofRegRaw(this.node)[index];
+    const r = ofRegs(this.node)[index];
     if (!r) throw new Errno('ENXIO', `${this.name}: no reg entry ${index}`);
     return r;
   }
@@ -89,7 +89,7 @@ export class PlatformDevice {
 
   /** platform_get_irq_byname, with `interrupt-names`. */
   getIrqByName(name: string): number | ProbeDefer {
-    const i = ofPropertyMatchString(this.node, 'interrupt-names', name);
+    const i = ofMatchString(this.node, 'interrupt-names', name);
     if (i < 0) throw new Errno('ENXIO', `${this.name}: no interrupt named ${name}`);
     return this.getIrq(i);
   }

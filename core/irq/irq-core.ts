@@ -2,9 +2,9 @@
 // threaded handlers, enable/disable, and the flow from a controller's root handler to the actions.
 import { inject, injectable } from 'inversify';
 import type { Cpu } from '../arch/cpu';
-import { DeviceTree, type DtNode } from '../../dt/index';
+import { DeviceTree, DtQueryError, ofIrqParseOne, type DtNode } from '../../dt/index';
 import { Errno } from '../errno';
-import { ofIrqParseOne } from '../of/of-irq';
+import { OfError } from '../of/of-base';
 import { Printk, Ratelimit, type PrintkImpl } from '../printk/printk';
 import { Cpus, type CpusImpl } from '../kernel/cpus';
 import { Clock, type ClockImpl } from '../time/clock';
@@ -107,10 +107,16 @@ export class IrqCoreImpl {
    * interrupt; throws OfError when the DT is wrong.
    */
   ofIrqGet(node: DtNode, index: number): number | IrqDomainMissing | undefined {
-    const spec = ofIrqParseOne(this.tree, node, index);
+    let spec;
+    try {
+      spec = ofIrqParseOne(node, index);
+    } catch (e) {
+      if (e instanceof DtQueryError) throw new OfError(node.path, 'interrupts', e.message);
+      throw e;
+    }
     if (!spec) return undefined;
-    const domain = this.findDomain(spec.np);
-    if (!domain) return new IrqDomainMissing(spec.np);
+    const domain = this.findDomain(spec.controller);
+    if (!domain) return new IrqDomainMissing(spec.controller);
     const fw = domain.ops.xlate(spec.args, node);
     return this.createMapping(domain, fw.hwirq, fw.type, fw.percpu);
   }

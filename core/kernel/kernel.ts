@@ -9,6 +9,7 @@ import { Hypercalls } from '../arch/hypercalls';
 import { Psci } from '../arch/psci';
 import { SmcccConduit } from '../arch/smccc';
 import { KernelContainer, NodeValidator } from '../bus/driver';
+import { loadBindings } from '../../bindings/index';
 import { busModule } from '../bus/bus.module';
 import { PlatformBus, type DeviceInfo, type PlatformBusImpl } from '../bus/platform-bus';
 import { irqModule } from '../irq/irq.module';
@@ -33,6 +34,12 @@ import { BootCpu, BootOptions, KernelToken } from './tokens';
 
 /** The core service modules every kernel loads (in this order, before driver modules). */
 export const CORE_MODULES: readonly ContainerModule[] = [irqModule, busModule, timeModule, mailboxModule, vfsModule, ttyModule];
+
+/** The bindings/ schemas as the bus's node validator (loaded once per process, then cached). */
+function defaultValidator(): NodeValidator {
+  const set = loadBindings();
+  return { validateNode: (tree, node) => set.validateNode(tree, node) };
+}
 
 const kernels = new Map<bigint, Kernel>();
 let nextKernelId = 1n;
@@ -209,7 +216,8 @@ export class Kernel {
     c.bind(Cpus).toConstantValue(this.cpus);
     c.bind(Mm).toConstantValue(this.mm);
     c.bind(Hypercalls).toConstantValue(this.cpus.boot.hyp);
-    if (o.validator) c.bind(NodeValidator).toConstantValue(o.validator);
+    const validator = o.validator === undefined ? defaultValidator() : o.validator;
+    if (validator) c.bind(NodeValidator).toConstantValue(validator);
     try {
       c.load(...CORE_MODULES, ...(o.drivers ?? []));
     } catch (e) {

@@ -1,11 +1,10 @@
 // Secondary CPU bring-up (arch/arm64 smp.c shapes): each available /cpus/cpu node other than the boot CPU
 // with enable-method "psci" is started with PSCI CPU_ON at the secondary entry; the kernel waits for it
 // to report online on virtual time.
-import type { DeviceTree, DtNode } from '../../dt/index';
+import { ofDeviceIsAvailable, type DeviceTree, type DtNode } from '../../dt/index';
 import { mpidrAffinity } from '../arch/cpu';
 import { PsciError, type Psci } from '../arch/psci';
 import { Errno } from '../errno';
-import { ofDeviceIsAvailable } from '../of/of-base';
 import type { PrintkImpl } from '../printk/printk';
 import type { ClockImpl } from '../time/clock';
 

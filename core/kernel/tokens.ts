@@ -23,8 +23,11 @@ export interface BootOptions {
   secondaryEntry?: bigint;
   /** The kernel image's region in guest RAM, kept out of the page allocator. */
   kernelImage?: { base: bigint; size: bigint };
-  /** Validates each node against its DT binding before probe (bindings/ provides it). */
-  validator?: NodeValidator;
+  /**
+   * Validates each node against its DT binding before probe. Default: the schemas of bindings/
+   * (`loadBindings()`); `false` turns validation off.
+   */
+  validator?: NodeValidator | false;
   /** A sink for console output (printk records below console_loglevel). */
   console?: ConsoleSink;
   /** Log buffer size in bytes. */

@@ -2,9 +2,9 @@
 // TX completion is learned; clients request a channel from the DT (`mboxes`) or bind one directly
 // (mbox_bind_client, for channels created at run time) and send through the queued, ordered TX path.
 import { inject, injectable } from 'inversify';
-import { DeviceTree, type DtNode } from '../../dt/index';
+import { DeviceTree, ofMatchString, type DtNode } from '../../dt/index';
 import { Errno } from '../errno';
-import { ofParsePhandleWithArgs, ofPropertyMatchString } from '../of/of-base';
+import { ofParsePhandleWithArgs } from '../of/of-base';
 import { Printk, type PrintkImpl } from '../printk/printk';
 import { Clock, type ClockImpl, type TimerHandle } from '../time/clock';
 import { ProbeDefer } from '../bus/driver';
@@ -103,7 +103,7 @@ export class MailboxImpl {
 
   /** mbox_request_channel_byname, with `mbox-names`. */
   requestChannelByName<T>(client: MboxClient<T>, consumer: DtNode, name: string): Promise<MboxChan<T> | ProbeDefer> {
-    const i = ofPropertyMatchString(consumer, 'mbox-names', name);
+    const i = ofMatchString(consumer, 'mbox-names', name);
     if (i < 0) throw new Errno('EINVAL', `${consumer.path}: no mailbox named ${name}`);
     return this.requestChannel(client, consumer, i);
   }

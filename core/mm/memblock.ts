@@ -1,8 +1,8 @@
 // Early memory layout (memblock): RAM from the DT `memory` nodes minus /memreserve/ entries,
 // /reserved-memory regions (static `reg`, and dynamic `size` ones placed here), the DTB and the kernel
 // image, page-aligned (RAM inward, reservations outward). What is left feeds the page allocator.
-import type { DeviceTree, DtNode } from '../../dt/index';
-import { ofDeviceIsAvailable, ofRegRaw, OfError } from '../of/of-base';
+import { ofDeviceIsAvailable, ofRegs, type DeviceTree, type DtNode } from '../../dt/index';
+import { OfError } from '../of/of-base';
 import { PAGE_SIZE, type PhysRange } from './page-alloc';
 
 const PAGE = BigInt(PAGE_SIZE);
@@ -50,7 +50,7 @@ function memoryNodes(tree: DeviceTree): DtNode[] {
  */
 export function layoutMemory(tree: DeviceTree, extra: readonly Reservation[] = []): MemoryLayout {
   const ram: PhysRange[] = [];
-  for (const n of memoryNodes(tree)) for (const r of ofRegRaw(n)) if (r.size > 0n) ram.push({ base: r.address, size: r.size });
+  for (const n of memoryNodes(tree)) for (const r of ofRegs(n)) if (r.size > 0n) ram.push({ base: r.address, size: r.size });
   if (ram.length === 0) throw new OfError('/memory', 'reg', 'no RAM: the DT has no usable memory node');
   ram.sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
 
@@ -65,7 +65,7 @@ export function layoutMemory(tree: DeviceTree, extra: readonly Reservation[] = [
     const dynamic: DtNode[] = [];
     for (const c of rmem.children) {
       if (!ofDeviceIsAvailable(c)) continue;
-      const regs = ofRegRaw(c);
+      const regs = ofRegs(c);
       if (regs.length > 0) for (const r of regs) reserved.push({ name: c.path, base: r.address, size: r.size, noMap: c.has('no-map') });
       else if (c.has('size')) dynamic.push(c);
     }

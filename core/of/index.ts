@@ -1,3 +1,2 @@
-// core/of: device-tree queries for the kernel.
+// core/of: kernel-side device-tree helpers (dt/ has the of_* queries).
 export * from './of-base';
-export * from './of-irq';

@@ -200,3 +200,16 @@ test('two drivers with the same name are a wiring error that refuses the boot', 
     /driver dup registered twice/,
   );
 });
+
+test('with the bindings/ schemas (the default validator), an invalid GIC node is not probed', async () => {
+  const m = new FakeMachine();
+  const tree = buildBoard();
+  tree.findNode('/intc@3fff0000')!.setU32('#interrupt-cells', 2);
+  const k = await startKernel(m.cpus[0]!, tree);
+  const gic = k.devices().find((d) => d.path === '/intc@3fff0000')!;
+  assert.equal(gic.state, 'invalid');
+  assert.match(k.dmesg(), /gic-v3 3fff0000\.intc: DT binding violation at \/intc@3fff0000: property '#interrupt-cells' fails '[^']*enum'/);
+  // Without its interrupt controller the timer cannot bind either.
+  assert.notEqual(k.devices().find((d) => d.name === 'timer')!.state, 'bound');
+  await k.shutdown();
+});
