@@ -74,3 +74,131 @@ test('a DT without memory refuses to boot with a clear message', async () => {
     return true;
   });
 });
+
+import { toFdt } from '../../dt/index';
+import { bootKernel, secondaryEntry, mpidrAffinity, type Kernel } from '../../core/index';
+import type { FakeCpu } from './helpers/fake-machine';
+
+const DTB_AT = 0x80f0_0000n;
+
+function placeDtb(m: FakeMachine, blob: Uint8Array, at = DTB_AT): void {
+  m.write(at, blob);
+}
+
+test('bootKernel reads the DTB from guest memory and keeps it out of the page allocator', async () => {
+  const m = new FakeMachine();
+  psciHandler(m);
+  const blob = toFdt(buildBoard());
+  placeDtb(m, blob);
+  const k = await bootKernel(m.cpus[0]!, DTB_AT);
+  assert.deepEqual(
+    k.devices().map((d) => d.state),
+    ['unbound', 'bound', 'bound'],
+  );
+  const dtb = k.mm.layout.reserved.find((r) => r.name === 'DTB')!;
+  assert.deepEqual([dtb.base, dtb.size], [DTB_AT, BigInt(blob.length)]);
+  assert.equal(k.mm.pages.isAllocated(DTB_AT, 1), false);
+  assert.ok(k.mm.layout.usable.every((r) => r.base + r.size <= DTB_AT || r.base >= DTB_AT + BigInt(blob.length)));
+  await k.shutdown();
+});
+
+test('bad DTBs refuse the boot with a typed error naming the problem', async () => {
+  const cases: [string, (m: FakeMachine) => bigint, RegExp][] = [
+    ['unmapped address', () => 0x1000n, /DTB at 0x1000: header not readable/],
+    ['misaligned', () => DTB_AT + 4n, /not 8-byte aligned/],
+    ['bad magic', (m) => (placeDtb(m, new Uint8Array(64).fill(0xee)), DTB_AT), /bad magic 0xeeeeeeee/],
+    [
+      'totalsize beyond MAX_FDT_SIZE',
+      (m) => {
+        const b = toFdt(buildBoard());
+        new DataView(b.buffer, b.byteOffset).setUint32(4, 3 << 20);
+        placeDtb(m, b);
+        return DTB_AT;
+      },
+      /totalsize 3145728 exceeds MAX_FDT_SIZE/,
+    ],
+    [
+      'blob runs past RAM',
+      (m) => {
+        const b = toFdt(buildBoard());
+        const at = 0x80ff_ff00n;
+        m.write(at, b.subarray(0, 0x100));
+        return at;
+      },
+      /blob of \d+ bytes not readable/,
+    ],
+    [
+      'corrupt structure block',
+      (m) => {
+        const b = toFdt(buildBoard());
+        const dv = new DataView(b.buffer, b.byteOffset);
+        dv.setUint32(dv.getUint32(8) + 0, 0x77);
+        placeDtb(m, b);
+        return DTB_AT;
+      },
+      /DTB at 0x80f00000: .*offset/,
+    ],
+  ];
+  for (const [name, setup, want] of cases) {
+    const m = new FakeMachine();
+    const at = setup(m);
+    await assert.rejects(bootKernel(m.cpus[0]!, at), (e: unknown) => {
+      assert.ok(e instanceof KernelBootError, name);
+      assert.match(e.message, want, name);
+      assert.match(e.dmesg, /Kernel panic - not syncing/, name);
+      return true;
+    });
+  }
+});
+
+/** PSCI on the fake: CPU_ON runs the secondary entry on the target vCPU (as the hypervisor would). */
+function smpPsci(m: FakeMachine, refuse = new Set<number>()) {
+  const entries = new Map<bigint, (cpu: FakeCpu) => Promise<void>>();
+  m.hvcHandler = (cpu) => {
+    const fid = cpu.x[0]!;
+    if (fid === 0x84000000n) cpu.x[0] = 0x10001n;
+    else if (fid === 0xc4000003n) {
+      const target = m.cpus.find((c) => mpidrAffinity(c.mpidr) === mpidrAffinity(cpu.x[1]!));
+      if (!target) cpu.x[0] = BigInt.asUintN(64, -2n);
+      else if (refuse.has(target.index)) cpu.x[0] = BigInt.asUintN(64, -6n);
+      else {
+        const entry = entries.get(cpu.x[2]!)!;
+        target.x[0] = cpu.x[3]!;
+        setImmediate(() => void entry(target));
+        cpu.x[0] = 0n;
+      }
+    } else cpu.x[0] = BigInt.asUintN(64, -1n);
+  };
+  entries.set(0x4000_1000n, (c) => secondaryEntry(c));
+}
+
+test('SMP: secondaries start with PSCI CPU_ON, initialise their redistributor and timer, take interrupts', async () => {
+  const m = new FakeMachine({ ncpus: 3 });
+  smpPsci(m);
+  const tree = buildBoard({ ncpus: 3 });
+  const k: Kernel = await startKernel(m.cpus[0]!, tree, { secondaryEntry: 0x4000_1000n });
+  assert.match(k.dmesg(), /smp: Brought up 1 node, 3 CPUs/);
+  assert.deepEqual(k.cpus.online().map((p) => p.index), [0, 1, 2]);
+  assert.ok(m.gic.awake[1] && m.gic.awake[2]);
+  assert.ok(m.gic.ppiEnabled[2]!.has(27));
+  // An SGI to CPU2 reaches its vector.
+  let ipiOn: number | undefined;
+  k.irq.setIpiHandler(1, (cpu) => (ipiOn = cpu.index));
+  m.cpus[0]!.gicSendSgi(1, [2]);
+  await m.settle();
+  assert.equal(ipiOn, 2);
+  await k.shutdown();
+});
+
+test('SMP: a CPU that PSCI refuses or that never comes online is reported, boot continues', async () => {
+  const m = new FakeMachine({ ncpus: 3 });
+  smpPsci(m, new Set([1]));
+  const tree = buildBoard({ ncpus: 3 });
+  tree.findNode('/cpus/cpu@2')!.setString('enable-method', 'spin-table');
+  const k = await startKernel(m.cpus[0]!, tree, { secondaryEntry: 0x4000_1000n });
+  const d = k.dmesg();
+  assert.match(d, /CPU 0x1: failed to boot: PSCI CPU_ON: INTERNAL_FAILURE \(-6\)/);
+  assert.match(d, /CPU 0x2: enable-method "spin-table" is not supported/);
+  assert.match(d, /smp: Brought up 1 node, 1 CPU$/m);
+  await k.shutdown();
+});

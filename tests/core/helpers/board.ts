@@ -46,7 +46,7 @@ export function buildBoard(opts: BoardOptions = {}): DeviceTree {
   if (opts.gic ?? true) {
     const gic = root.addChild('intc@3fff0000');
     gic.setStringList('compatible', ['arm,gic-v3']);
-    gic.setU64('reg', [0x3fff0000n, 0x10000n, 0x3ffd0000n, 0x20000n * BigInt(opts.ncpus ?? 1)]);
+    gic.setU64('reg', [0x3fff0000n, 0x10000n, 0x3ff00000n, 0x20000n * BigInt(opts.ncpus ?? 1)]);
     gic.setU32('#interrupt-cells', 3);
     gic.setEmpty('interrupt-controller');
     gic.setU32('#redistributor-regions', 1);

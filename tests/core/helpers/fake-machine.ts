@@ -33,7 +33,7 @@ export class FakeMachine {
     const n = opts.ncpus ?? 1;
     this.ram = opts.ram ?? [{ base: 0x80000000n, size: 0x1000000n }];
     for (let i = 0; i < n; i++) this.cpus.push(new FakeCpu(this, i));
-    this.gic = new FakeGic(n, opts.spiLines ?? 96, 0x3fff0000n, 0x3ffd0000n, this.cpus.map((c) => c.mpidr));
+    this.gic = new FakeGic(n, opts.spiLines ?? 96, 0x3fff0000n, 0x3ff00000n, this.cpus.map((c) => c.mpidr));
     this.mmio.push({ base: this.gic.distBase, size: this.gic.distSize, dev: this.gic.dist });
     this.mmio.push({ base: this.gic.redistBase, size: this.gic.redistSize, dev: this.gic.redist });
   }
