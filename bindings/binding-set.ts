@@ -114,6 +114,18 @@ function knownProperties(schema: JsonObject, resolve: (ref: string) => Json | un
   return out;
 }
 
+function nestedCompatibles(s: Json | undefined, out: Set<string>): void {
+  if (Array.isArray(s)) {
+    for (const e of s) nestedCompatibles(e, out);
+    return;
+  }
+  if (!isObject(s)) return;
+  for (const [k, v] of Object.entries(s)) {
+    if (k === 'compatible' && isObject(v)) compatiblesIn(v, out);
+    else if (k !== 'select') nestedCompatibles(v, out);
+  }
+}
+
 function pointer(doc: Json | undefined, fragment: string): Json | undefined {
   let cur = doc;
   for (const raw of fragment.split('/').slice(1)) {
@@ -131,6 +143,8 @@ export class BindingSet {
   private readonly compiled: Compiled[] = [];
   private readonly byCompatible = new Map<string, Compiled>();
   private readonly documented = new Map<string, BindingSchema>();
+  /** Every compatible any binding names, nested ones (an ITS in the GIC binding) included. */
+  private readonly anywhere = new Set<string>();
   private readonly always: Compiled[] = [];
   private readonly types: PropTypeTable;
   private readonly branchCache = new WeakMap<object, ValidateFunction>();
@@ -178,6 +192,7 @@ export class BindingSet {
       const props = schema['properties'];
       const compatibles = new Set<string>();
       if (isObject(props)) compatiblesIn(props['compatible'], compatibles);
+      nestedCompatibles(schema, this.anywhere);
       const select = schema['select'];
       const selectedBy: BindingSchema['selectedBy'] =
         select === true ? 'always' : select !== undefined && select !== false ? 'select' : select === undefined && compatibles.size > 0 ? 'compatible' : 'reference';
@@ -297,7 +312,7 @@ export class BindingSet {
     const { list, matched } = this.selected(inst);
     for (const c of list) this.run(c, node, inst, out);
     const compat = inst['compatible'];
-    if (opts.unmatched && !matched && Array.isArray(compat)) {
+    if (opts.unmatched && !matched && Array.isArray(compat) && !compat.some((c) => typeof c === 'string' && this.anywhere.has(c))) {
       out.push({
         path: node.path,
         property: 'compatible',
