@@ -1,7 +1,7 @@
 // The CBOR codec and the boot environment: golden bytes, 64-bit exactness, typed errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cborDecode, cborEncode, CborError, decodeBootEnv } from '../../../firmware/hypervisor/index';
+import { cborDecode, cborEncode, CborError, decodeBootEnv, type CborValue } from '../../../firmware/hypervisor/index';
 import { runRoot } from './harness';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -18,14 +18,14 @@ test('encodes the shortest forms (RFC 8949 appendix A values)', () => {
   assert.equal(hex(cborEncode('IETF')), '6449455446');
   assert.equal(hex(cborEncode(new Uint8Array([1, 2, 3, 4]))), '4401020304');
   assert.equal(hex(cborEncode([1n, [2n, 3n], [4n, 5n]])), '8301820203820405');
-  assert.equal(hex(cborEncode(new Map([['a', 1n], ['b', [2n, 3n]]]))), 'a26161016162820203');
+  assert.equal(hex(cborEncode(new Map<string, CborValue>([['a', 1n], ['b', [2n, 3n]]]))), 'a26161016162820203');
   assert.equal(hex(cborEncode([false, true, null])), '83f4f5f6');
   assert.throws(() => cborEncode(1.5), RangeError);
   assert.throws(() => cborEncode(1n << 64n), RangeError);
 });
 
 test('decodes round trips exactly, 64-bit values included', () => {
-  const v = new Map<string, import('../../../firmware/hypervisor/index').CborValue>([
+  const v = new Map<string, CborValue>([
     ['big', 0x8000_0000_0000_0001n],
     ['neg', -0x8000_0000_0000_0000n],
     ['s', 'µs'],
