@@ -411,26 +411,34 @@ export class Lexer {
     }
     f.pos = e;
     const t = this.token('literal', f, p, e);
-    let digits: string;
     let radix: number;
+    let from: number;
     if (hex) {
-      digits = latin1OrUtf8(src, p + 2, digitsEnd);
       radix = 16;
+      from = p + 2;
     } else if (src[p] === 0x30 && digitsEnd - p > 1) {
-      digits = latin1OrUtf8(src, p + 1, digitsEnd);
       radix = 8;
-      if (/[89]/.test(digits)) {
-        this.report.error(t, `Bad integer literal '${t.text}'`);
-        return t;
+      from = p + 1;
+      for (let i = from; i < digitsEnd; i++) {
+        if (src[i]! > 0x37) {
+          this.report.error(t, `Bad integer literal '${t.text}'`);
+          return t;
+        }
       }
     } else {
-      digits = latin1OrUtf8(src, p, digitsEnd);
       radix = 10;
+      from = p;
     }
     const safeDigits = radix === 16 ? 13 : radix === 8 ? 17 : 15;
-    if (digits.length <= safeDigits) {
-      t.value = parseInt(digits, radix);
+    if (radix !== 8 && digitsEnd - p <= 9) {
+      // Short decimal or hex literals (nearly all of them): read straight from the bytes.
+      let v = 0;
+      for (let i = hex ? p + 2 : p; i < digitsEnd; i++) v = v * radix + hexValue(src[i]!);
+      t.value = v;
+    } else if (digitsEnd - from <= safeDigits) {
+      t.value = parseInt(latin1OrUtf8(src, from, digitsEnd), radix);
     } else {
+      const digits = latin1OrUtf8(src, from, digitsEnd);
       const prefix = radix === 16 ? '0x' : radix === 8 ? '0o' : '';
       const v = BigInt(prefix + digits);
       if (v > MAX_U64) this.report.error(t, `Integer literal '${t.text}' out of range`);

@@ -13,13 +13,30 @@ export interface Marker {
   readonly pos: SourcePosition;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 export class PropData {
   bytes: Uint8Array;
   length = 0;
   markers: Marker[] | undefined = undefined;
 
   constructor(capacity = 16) {
-    this.bytes = new Uint8Array(capacity);
+    // An empty buffer is never written to (growing replaces it), so one can be shared.
+    this.bytes = capacity === 0 ? NO_BYTES : new Uint8Array(capacity);
+  }
+
+  /**
+   * The value built so far as a PropData of its own, exactly sized, with the markers; this buffer is emptied
+   * for the next value (the parser builds every value in one scratch buffer).
+   */
+  take(): PropData {
+    const d = new PropData(0);
+    if (this.length > 0) d.bytes = this.bytes.slice(0, this.length);
+    d.length = this.length;
+    d.markers = this.markers;
+    this.length = 0;
+    this.markers = undefined;
+    return d;
   }
 
   static of(bytes: Uint8Array): PropData {
@@ -114,8 +131,8 @@ export class PropData {
     return this.bytes.subarray(0, this.length);
   }
 
-  /** A copy of exactly the value's bytes, detached from this buffer. */
+  /** Exactly the value's bytes: the buffer itself when it is exactly sized (the tree is done with it), else a copy. */
   toBytes(): Uint8Array {
-    return this.bytes.slice(0, this.length);
+    return this.bytes.length === this.length ? this.bytes : this.bytes.slice(0, this.length);
   }
 }
