@@ -6,6 +6,7 @@
 import type { SourcePosition } from './dts-error';
 import { decodeEscapes } from './escapes';
 import { type OpenResult, type SourceFile } from './source-files';
+import { NameTable } from './name-table';
 import { Token, latin1OrUtf8 } from './token';
 
 export interface LexReporter {
@@ -73,6 +74,7 @@ interface Frame {
 export class Lexer {
   private readonly frames: Frame[] = [];
   private mode: Mode = 'v1';
+  private readonly names = new NameTable();
 
   constructor(
     main: SourceFile,
@@ -167,7 +169,7 @@ export class Lexer {
         while (e < len && LABEL_CHAR[src[e]!]) e++;
         if (src[e] === 0x3a) {
           const t = this.token('label', f, p, e + 1);
-          t.name = latin1OrUtf8(src, p, e);
+          t.name = this.names.get(src, p, e);
           f.pos = e + 1;
           return t;
         }
@@ -196,7 +198,7 @@ export class Lexer {
           let e = start + 1;
           while (e < len && PROPNODECHAR[src[e]!]) e++;
           const t = this.token('name', f, p, e);
-          t.name = latin1OrUtf8(src, start, e);
+          t.name = this.names.get(src, start, e);
           f.pos = e;
           this.mode = 'v1';
           return t;
@@ -368,7 +370,7 @@ export class Lexer {
       let e = p + 2;
       while (e < src.length && LABEL_CHAR[src[e]!]) e++;
       const t = this.token('labelref', f, p, e);
-      t.name = latin1OrUtf8(src, p + 1, e);
+      t.name = this.names.get(src, p + 1, e);
       f.pos = e;
       return t;
     }
@@ -382,7 +384,7 @@ export class Lexer {
         );
       }
       const t = this.token('pathref', f, p, e + 1);
-      t.name = latin1OrUtf8(src, p + 2, e);
+      t.name = this.names.get(src, p + 2, e);
       f.pos = e + 1;
       return t;
     }

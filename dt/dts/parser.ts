@@ -4,7 +4,7 @@ import { diagnostic, DtsError, type DtsDiagnostic, type SourcePosition } from '.
 import { evalBinary, MAX_EXPRESSION_DEPTH, type IntValue, toU64 } from './expressions';
 import { type Lexer } from './lexer';
 import { addLabel, deleteNode, LiveNode, LiveProp, NO_LABELS, type LiveTree } from './live-tree';
-import { PropData } from './prop-data';
+import { ByteArena, PropData } from './prop-data';
 import type { SourceLoader } from './source-files';
 import { describeToken, type Token } from './token';
 import { latin1OrUtf8 } from './token';
@@ -64,6 +64,7 @@ export class Parser {
   private exprDepth = 0;
   /** Where every property value is built before it gets an exactly sized buffer of its own. */
   private readonly scratch = new PropData(256);
+  private readonly arena = new ByteArena();
 
   constructor(
     private readonly lexer: Lexer,
@@ -416,7 +417,7 @@ export class Parser {
         const l = this.advance();
         d.addMarker('label', l.name, l);
       }
-      if (this.tok.kind !== ',') return d.take();
+      if (this.tok.kind !== ',') return d.take(this.arena);
       this.advance();
     }
   }

@@ -15,6 +15,26 @@ export interface Marker {
 
 const NO_BYTES = new Uint8Array(0);
 
+/**
+ * Exactly sized value buffers carved from 64 KiB chunks: one ArrayBuffer per chunk rather than per property.
+ * A value that grows later (a path inserted) moves to a buffer of its own, so views never overlap.
+ */
+export class ByteArena {
+  private chunk = NO_BYTES;
+  private used = 0;
+
+  alloc(n: number): Uint8Array {
+    if (n > 4096) return new Uint8Array(n);
+    if (this.used + n > this.chunk.length) {
+      this.chunk = new Uint8Array(64 * 1024);
+      this.used = 0;
+    }
+    const v = this.chunk.subarray(this.used, this.used + n);
+    this.used += n;
+    return v;
+  }
+}
+
 export class PropData {
   bytes: Uint8Array;
   length = 0;
@@ -29,9 +49,12 @@ export class PropData {
    * The value built so far as a PropData of its own, exactly sized, with the markers; this buffer is emptied
    * for the next value (the parser builds every value in one scratch buffer).
    */
-  take(): PropData {
+  take(arena: ByteArena): PropData {
     const d = new PropData(0);
-    if (this.length > 0) d.bytes = this.bytes.slice(0, this.length);
+    if (this.length > 0) {
+      d.bytes = arena.alloc(this.length);
+      d.bytes.set(this.bytes.subarray(0, this.length));
+    }
     d.length = this.length;
     d.markers = this.markers;
     this.length = 0;
