@@ -81,12 +81,13 @@ export function readInts(b: Uint8Array, width: number, signed: boolean): number[
 
 /** The row length to split `len` values into, given a binding's row/column bounds (as dt-schema picks it). */
 export function strideFor(len: number, dim: Dim): number {
-  const outerMax = dim[0][1] === 0 ? len : dim[0][1];
+  // The fewest rows that divide the values into rows of an allowed length (linear in len).
+  const outerMax = dim[0][1] === 0 ? len : Math.min(dim[0][1], len);
   const innerMax = dim[1][1] === 0 ? len : dim[1][1];
-  for (let outer = dim[0][0]; outer <= outerMax; outer++) {
-    for (let inner = dim[1][0]; inner <= innerMax; inner++) {
-      if (outer * inner === len) return inner;
-    }
+  for (let outer = Math.max(1, dim[0][0]); outer <= outerMax; outer++) {
+    if (len % outer !== 0) continue;
+    const inner = len / outer;
+    if (inner >= dim[1][0] && inner <= innerMax) return inner;
   }
   if (dim[1][0] > 0 && dim[1][0] === dim[1][1]) return dim[1][0];
   if (dim[0][0] > 0 && dim[0][0] === dim[0][1]) return Math.max(1, Math.floor(len / dim[0][0]));

@@ -39,6 +39,11 @@ const PHANDLE_ARGS: Record<string, string | number | null> = {
 
 const GPIO_PROP = /(^gpios?|-gpios?)$/;
 
+/** dtc's generated nodes (__symbols__, __fixups__, __local_fixups__): bookkeeping, not devices; dt-schema skips them. */
+export function isGeneratedNode(n: DtNode): boolean {
+  return n.name.length > 4 && n.name.startsWith('__') && n.name.endsWith('__');
+}
+
 /** Upper bound on interrupt-parent hops, so a phandle loop cannot hang the walk. */
 const MAX_IRQ_HOPS = 64;
 
@@ -67,7 +72,7 @@ export class TreeDecoder {
     if (hit) return hit;
     const inst: NodeInstance = { $nodename: [node.parent ? node.name : '/'] };
     for (const p of node.properties) inst[p.name] = this.property(node, p.name, p.value);
-    for (const c of node.children) inst[c.name] = this.instance(c, cache);
+    for (const c of node.children) if (!isGeneratedNode(c)) inst[c.name] = this.instance(c, cache);
     cache?.set(node, inst);
     return inst;
   }

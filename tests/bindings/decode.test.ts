@@ -185,3 +185,25 @@ test('an interrupt-parent loop or dangling phandle is reported, not followed for
   assert.ok(v.some((x) => x.path === '/a' && x.property === 'interrupts' && x.message === 'no interrupt parent with #interrupt-cells'));
   assert.ok(v.some((x) => x.path === '/c' && x.property === 'interrupt-parent' && /does not point at a node/.test(x.message)));
 });
+
+test("dtc's generated nodes (__symbols__, __fixups__) are not validated, as dt-schema skips them", () => {
+  const { tree } = machine();
+  const sym = tree.root.addChild('__symbols__');
+  sym.setString('interrupts', '/intc@8000000'); // a label named like a typed property
+  sym.setString('reg', '/x');
+  tree.root.addChild('__local_fixups__').addChild('psci').setU32('cpu_on', 0);
+  assert.deepEqual(bindings.validateTree(tree).filter((v) => v.path.includes('__')), []);
+  assert.deepEqual(bindings.validateNode(tree, sym), []);
+  assert.equal(bindings.instanceOf(tree, tree.root)['__symbols__'], undefined);
+});
+
+test('a deep tree and a huge property validate without trouble', () => {
+  const { tree } = machine();
+  let n = tree.root;
+  for (let i = 0; i < 1000; i++) n = n.addChild(`level${i}`);
+  const big = tree.root.addChild('mbi');
+  big.setU32('mbi-ranges', Array.from({ length: 200_000 }, (_, i) => i));
+  const v = bindings.validateTree(tree);
+  assert.deepEqual(bindings.instanceOf(tree, big)['mbi-ranges'], Array.from({ length: 100_000 }, (_, i) => [2 * i, 2 * i + 1]));
+  assert.ok(Array.isArray(v));
+});

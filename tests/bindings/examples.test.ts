@@ -9,7 +9,7 @@ const bindings = loadBindings();
 test('the schema directory holds the bindings this project needs', () => {
   const ids = new Set(bindings.schemas.map((s) => s.relPath));
   for (const f of [
-    'types.yaml', 'dt-core.yaml', 'reg.yaml', 'interrupts.yaml', 'memory.yaml', 'chosen.yaml', 'cpus.yaml', 'cpu.yaml',
+    'types.yaml', 'dt-core.yaml', 'simple-bus.yaml', 'reg.yaml', 'interrupts.yaml', 'memory.yaml', 'chosen.yaml', 'cpus.yaml', 'cpu.yaml',
     'reserved-memory/reserved-memory.yaml', 'arm/psci.yaml', 'arm/cpus.yaml', 'timer/arm,arch_timer.yaml',
     'interrupt-controller/arm,gic-v3.yaml', 'virtio/mmio.yaml', 'serial/arm,pl011.yaml',
     'firmware/gunyah-hypervisor.yaml', 'firmware/gunyah-vm-id.yaml', 'firmware/gunyah-resource-manager.yaml',

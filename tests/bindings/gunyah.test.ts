@@ -81,6 +81,7 @@ function secondary(): Spec {
       },
     },
     psci: { compatible: str('arm,psci-1.0', 'arm,psci-0.2'), method: str('hvc') },
+    vsoc: { compatible: str('simple-bus'), '#address-cells': u32(2), '#size-cells': u32(2), ranges: flag },
     chosen: {
       bootargs: str('console=hvc0'),
       'kaslr-seed': u64(0x1234_5678_9abcn),
@@ -155,9 +156,11 @@ test("a secondary VM's tree after the RM overlay validates", () => {
   for (const n of t.walk()) for (const s of bindings.schemasFor(t, n)) used.add(s.relPath);
   for (const f of ['firmware/gunyah-hypervisor.yaml', 'firmware/gunyah-vm-id.yaml', 'firmware/gunyah-resource-manager.yaml',
     'firmware/gunyah-message-queue.yaml', 'firmware/gunyah-doorbell.yaml', 'reserved-memory/reserved-memory.yaml',
-    'chosen.yaml', 'arm/cpus.yaml', 'arm/psci.yaml']) {
+    'chosen.yaml', 'arm/cpus.yaml', 'arm/psci.yaml', 'simple-bus.yaml']) {
     assert.ok(used.has(f), `${f} not applied`);
   }
+  // /hypervisor says simple-bus but is no MMIO bus: the simple-bus binding leaves it alone.
+  assert.ok(!bindings.schemasFor(t, t.findNode('/hypervisor')!).some((x) => x.relPath === 'simple-bus.yaml'));
 });
 
 test('the Gunyah bindings reject what the RM must not write', () => {

@@ -6,7 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as dt from '../../dt';
 import { parseFdt, type DeviceTree } from '../../dt';
 
-type CompileDts = (src: string) => DeviceTree;
+/** dt/dts's compileDts (on its branch, not yet on main): source in, `{ tree, plugin, warnings }` out. */
+type CompileDts = (src: string, opts?: { fileName?: string }) => { tree: DeviceTree };
 
 const dtApi = dt as unknown as Record<string, unknown>;
 export const haveCompileDts = typeof dtApi['compileDts'] === 'function';
@@ -19,7 +20,7 @@ export function treeFromDtb(blob: Uint8Array): DeviceTree {
 
 /** DTS source to a tree: dt/'s compileDts when it exists, else dtc (tests skip without either). */
 export function treeFromDts(src: string): DeviceTree {
-  if (haveCompileDts) return (dtApi['compileDts'] as CompileDts)(src);
+  if (haveCompileDts) return (dtApi['compileDts'] as CompileDts)(src).tree;
   const blob = execFileSync('dtc', ['-q', '-I', 'dts', '-O', 'dtb', '-'], { input: src });
   return treeFromDtb(new Uint8Array(blob));
 }

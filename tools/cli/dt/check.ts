@@ -12,7 +12,8 @@ const FDT_MAGIC = [0xd0, 0x0d, 0xfe, 0xed];
 /** Largest input read, so a wrong path (a disk image) fails fast instead of filling memory. */
 export const MAX_INPUT_BYTES = 64 << 20;
 
-type CompileDts = (source: string, opts?: { filename?: string }) => DeviceTree;
+/** dt/dts's compiler: source in, `{ tree, plugin, warnings }` out. */
+type CompileDts = (source: string | Uint8Array, opts?: { fileName?: string }) => { tree: DeviceTree };
 
 function isDtb(file: string, bytes: Uint8Array): boolean {
   if (file.endsWith('.dtb') || file.endsWith('.dtbo')) return true;
@@ -41,7 +42,7 @@ export function readTree(file: string): DeviceTree {
     throw new CliError(`${file}: DTS input needs dt/'s compileDts, which this build lacks; give a .dtb`);
   }
   try {
-    return compileDts(new TextDecoder().decode(bytes), { filename: file });
+    return compileDts(bytes, { fileName: file }).tree;
   } catch (err) {
     throw new CliError(`${file}: ${(err as Error).message.split('\n')[0]}`);
   }
