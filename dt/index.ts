@@ -17,3 +17,4 @@ export * from './of';
 export * from './of-address';
 export * from './of-irq';
 export * from './fdt-json';
+export * from './dts';
