@@ -3,7 +3,7 @@
 // invariant checks). Guest code reaches it only through GuestCpu.
 import { Observable, Subject } from 'rxjs';
 import { GhError, HypervisorError } from './abi/errors';
-import { Access, PAGE_SIZE } from './abi/memory';
+import { Access, NUM_VMIDS, PAGE_SIZE } from './abi/memory';
 import { ObjectState, ObjectType } from './abi/objects';
 import { Dispatcher } from './hypercall/dispatcher';
 import { GIC_SPI_BASE } from './irq/irq-state';
@@ -33,6 +33,11 @@ export interface HypervisorOptions {
   gicrBase?: number;
   /** Heap of the root partition, from which objects are allocated (bounds hostile allocation). */
   rootHeapBytes?: number;
+  /**
+   * VMID width: 8 bits (256 VMIDs, what the hypervisor builds with) or 16 (ARMv8.1 VMID16, for
+   * machines with more VMs than that). Default 8.
+   */
+  vmidBits?: 8 | 16;
 }
 
 /** A platform-level event: a critical VM powered the device off, reset it, or crashed. */
@@ -72,6 +77,8 @@ export class Hypervisor {
   readonly gicrBase: number;
   readonly gicrStride = GICR_STRIDE;
   readonly capIdScheme: CapIdScheme;
+  /** VMIDs are 1..numVmids-1 (0 is reserved). */
+  readonly numVmids: number;
   /** The vCPU whose trap the hypervisor is handling (guest context), or null in event context. */
   cur: Vcpu | null = null;
   private readonly system = new Subject<SystemEvent>();
@@ -84,6 +91,7 @@ export class Hypervisor {
     options: HypervisorOptions = {},
   ) {
     this.capIdScheme = options.capIds ?? 'random';
+    this.numVmids = options.vmidBits === 16 ? 0x1_0000 : NUM_VMIDS;
     const bits = options.ipaBits ?? 36;
     if (!Number.isInteger(bits) || bits < 32 || bits > 48) throw new RangeError('ipaBits must be an integer in 32..48');
     this.ipaLimit = 2 ** bits;

@@ -79,7 +79,7 @@ function mqSend(hv: Hypervisor, v: Vcpu, r: Regs): number {
   }
   const size = num(r, 1);
   const res = mq.send(v, size, num(r, 2), (u32(r, 3) & 1) !== 0);
-  if (res.err === GhError.OK) hv.sched.charge(v, size * MSGQ_COPY_NS_PER_BYTE);
+  if (res.err === GhError.OK) hv.sched.charge(v, Math.ceil(size * MSGQ_COPY_NS_PER_BYTE));
   setWords(r, 1, res.notFull ? 1 : 0, 0);
   return res.err;
 }
@@ -92,7 +92,7 @@ function mqReceive(hv: Hypervisor, v: Vcpu, r: Regs): number {
     return mq;
   }
   const res = mq.receive(v, num(r, 1), num(r, 2));
-  if (res.err === GhError.OK) hv.sched.charge(v, res.size * MSGQ_COPY_NS_PER_BYTE);
+  if (res.err === GhError.OK) hv.sched.charge(v, Math.ceil(res.size * MSGQ_COPY_NS_PER_BYTE));
   setWords(r, 1, res.size, 0);
   setWords(r, 2, res.notEmpty ? 1 : 0, 0);
   return res.err;
