@@ -162,6 +162,10 @@ export class Parser extends ValueParser {
           else target.omitIfUnused = true;
           break;
         }
+        case 'memreserve':
+        case 'v1':
+        case 'plugin':
+          return this.fatal(t, `${describeToken(t)} must come before the first node (dtc's order: /dts-v1/; /plugin/; /memreserve/ ...; then nodes)`);
         default:
           this.unexpected("'/ {', '&ref {', /delete-node/ or the end of the file");
       }
