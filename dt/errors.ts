@@ -26,3 +26,18 @@ export class DtTreeError extends DtError {
     this.name = 'DtTreeError';
   }
 }
+
+/**
+ * A device-tree query met content it cannot use: `code` is the errno Linux's of_* helpers return in the
+ * same case (EINVAL: malformed, ENODATA: empty value, EOVERFLOW: value too short, ENOENT: a phandle or
+ * node that does not exist).
+ */
+export class DtQueryError extends DtError {
+  constructor(
+    readonly code: 'EINVAL' | 'ENODATA' | 'EOVERFLOW' | 'ENOENT',
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'DtQueryError';
+  }
+}

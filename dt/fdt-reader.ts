@@ -7,6 +7,13 @@ import { resolveLimits, type FdtLimits } from './fdt-limits';
 import { decodeName } from './text';
 import type { MemReserve } from './tree';
 
+// Module-local copies: an imported binding may compile to a getter call (tsx), too slow per token.
+const BEGIN_NODE = FDT_BEGIN_NODE;
+const END_NODE = FDT_END_NODE;
+const PROP = FDT_PROP;
+const NOP = FDT_NOP;
+const END = FDT_END;
+
 /**
  * Callbacks of a walk, in structure-block order. Offsets are absolute byte offsets in the blob, so a
  * visitor decodes only what it needs (`FdtReader.name`, `FdtReader.propName`, `bytes.subarray`).
@@ -29,7 +36,9 @@ export class FdtReader {
   readonly layout: FdtLayout;
   readonly limits: FdtLimits;
   private readonly dv: DataView;
-  private readonly nameCache = new Map<number, string>();
+  /** Property names by absolute offset: an array for strings blocks up to 64 KiB, else a Map. */
+  private readonly nameArray: Array<string | undefined> | undefined;
+  private readonly nameMap = new Map<number, string>();
 
   /** Checks the header, block bounds and reservation map; the structure block is checked by `walk`. */
   constructor(bytes: Uint8Array, opts: FdtReadOptions = {}) {
@@ -37,6 +46,8 @@ export class FdtReader {
     this.limits = resolveLimits(opts.limits);
     this.layout = readLayout(bytes, this.limits);
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const size = this.layout.stringsEnd - this.layout.stringsStart;
+    this.nameArray = size <= 65536 ? new Array<string | undefined>(size) : undefined;
   }
 
   get header(): FdtHeader {
@@ -60,10 +71,20 @@ export class FdtReader {
 
   /** The property name that starts at absolute offset `nameStart` in the strings block (cached). */
   propName(nameStart: number): string {
-    let s = this.nameCache.get(nameStart);
+    const arr = this.nameArray;
+    if (arr !== undefined) {
+      const rel = nameStart - this.layout.stringsStart;
+      let s = arr[rel];
+      if (s === undefined) {
+        s = decodeName(this.bytes, nameStart, this.bytes.indexOf(0, nameStart));
+        arr[rel] = s;
+      }
+      return s;
+    }
+    let s = this.nameMap.get(nameStart);
     if (s === undefined) {
       s = decodeName(this.bytes, nameStart, this.bytes.indexOf(0, nameStart));
-      this.nameCache.set(nameStart, s);
+      this.nameMap.set(nameStart, s);
     }
     return s;
   }
@@ -88,7 +109,7 @@ export class FdtReader {
       }
       const token = dv.getUint32(off);
       switch (token) {
-        case FDT_BEGIN_NODE: {
+        case BEGIN_NODE: {
           if (rootDone) throw new DtbError('a second root node follows the first', off);
           depth++;
           if (depth > maxDepth) throw new DtbError(`node nesting deeper than the limit of ${maxDepth}`, off);
@@ -99,7 +120,7 @@ export class FdtReader {
           off = (nul + 4) & ~3;
           break;
         }
-        case FDT_PROP: {
+        case PROP: {
           if (depth < 0) throw new DtbError('property outside any node', off);
           if (off + 12 > structEnd) throw new DtbError('property header truncated', off);
           const length = dv.getUint32(off + 4);
@@ -123,17 +144,17 @@ export class FdtReader {
           off = (valueStart + length + 3) & ~3;
           break;
         }
-        case FDT_END_NODE:
+        case END_NODE:
           if (depth < 0) throw new DtbError('FDT_END_NODE without an open node', off);
           visitor.endNode(depth, off);
           depth--;
           if (depth < 0) rootDone = true;
           off += 4;
           break;
-        case FDT_NOP:
+        case NOP:
           off += 4;
           break;
-        case FDT_END:
+        case END:
           if (!rootDone) throw new DtbError(depth < 0 ? 'FDT_END before any node' : 'FDT_END inside an open node', off);
           return off + 4;
         default:

@@ -16,7 +16,7 @@ import {
 import { originalPadding } from './blob-origin';
 import { StringsTable } from './strings-table';
 import { encodeName } from './text';
-import type { DeviceTree, DtNode } from './tree';
+import type { DeviceTree, DtNode, DtProperty } from './tree';
 
 export interface ToFdtOptions {
   /**
@@ -83,17 +83,15 @@ class Sink {
   }
 
   /** Write a value and pad it to 4 bytes: with zeros, or (keepPadding) with the bytes its source blob had. */
-  bytes(value: Uint8Array, keepPadding: boolean): void {
-    const n = value.length;
+  value(p: DtProperty, keepPadding: boolean): void {
+    const n = p.length;
     this.ensure(n + 3);
-    const buf = this.buf;
     const off = this.off;
-    if (n <= 16) for (let i = 0; i < n; i++) buf[off + i] = value[i]!;
-    else buf.set(value, off);
+    p.copyTo(this.buf, off);
     const end = off + n;
     if (keepPadding && (n & 3) !== 0) {
-      const pad = originalPadding(value);
-      for (let i = 4 - (n & 3) - 1, v = pad; i >= 0; i--, v >>>= 8) buf[end + i] = v & 0xff;
+      const pad = originalPadding(p);
+      for (let i = 4 - (n & 3) - 1, v = pad; i >= 0; i--, v >>>= 8) this.buf[end + i] = v & 0xff;
     }
     this.off = (end + 3) & ~3;
   }
@@ -110,9 +108,9 @@ function emitNode(out: Sink, node: DtNode, strings: StringsTable, keepPadding: b
     if (p.name.includes('\0')) throw new DtTreeError(`${node.path}: property name ${JSON.stringify(p.name)} contains NUL`);
     out.ensure(12);
     out.u32(FDT_PROP);
-    out.u32(p.value.length);
+    out.u32(p.length);
     out.u32(strings.offsetOf(p.name));
-    out.bytes(p.value, keepPadding);
+    out.value(p, keepPadding);
   }
 }
 

@@ -17,12 +17,97 @@ import {
   encodeU64,
 } from './value';
 
+const NO_LABELS: readonly string[] = Object.freeze([]);
+
+/** Property labels live beside the properties: few properties have one, and a parsed tree has none. */
+const propertyLabels = new WeakMap<DtProperty, string[]>();
+
 export class DtProperty {
+  /** The value itself (off < 0), or the blob the value is a slice of (bytes [off, off + len)). */
+  private b: Uint8Array;
+  private off = -1;
+  private len: number;
+
   constructor(
     public name: string,
-    public value: Uint8Array,
-    public labels: string[] = [],
-  ) {}
+    value: Uint8Array,
+    labels?: string[],
+  ) {
+    this.b = value;
+    this.len = value.length;
+    if (labels) propertyLabels.set(this, labels);
+  }
+
+  /**
+   * A property whose value is bytes [offset, offset + length) of `blob`. The view is made on first
+   * access: a parsed tree costs one small object per property until its values are read.
+   */
+  static view(name: string, blob: Uint8Array, offset: number, length: number): DtProperty {
+    const p = new DtProperty(name, blob);
+    p.off = offset;
+    p.len = length;
+    return p;
+  }
+
+  get value(): Uint8Array {
+    if (this.off >= 0) {
+      this.b = this.b.subarray(this.off, this.off + this.len);
+      this.off = -1;
+    }
+    return this.b;
+  }
+
+  set value(v: Uint8Array) {
+    this.b = v;
+    this.off = -1;
+    this.len = v.length;
+  }
+
+  /** The value's length in bytes (without materializing a lazy value). */
+  get length(): number {
+    return this.len;
+  }
+
+  /** Copy the value into `dst` at `at` (without materializing a lazy value). */
+  copyTo(dst: Uint8Array, at: number): void {
+    const src = this.b;
+    const n = this.len;
+    const off = this.off < 0 ? 0 : this.off;
+    if (n <= 32) for (let i = 0; i < n; i++) dst[at + i] = src[off + i]!;
+    else dst.set(this.off < 0 ? src : src.subarray(off, off + n), at);
+  }
+
+  /** Where a lazily viewed value lives ([blob, offset]); undefined once the value has been read or set. */
+  get source(): [Uint8Array, number] | undefined {
+    return this.off >= 0 ? [this.b, this.off] : undefined;
+  }
+
+  get labels(): string[] {
+    let l = propertyLabels.get(this);
+    if (l === undefined) {
+      l = [];
+      propertyLabels.set(this, l);
+    }
+    return l;
+  }
+
+  set labels(l: string[]) {
+    propertyLabels.set(this, l);
+  }
+
+  /** The labels, without creating a list when there is none. */
+  readLabels(): readonly string[] {
+    return propertyLabels.get(this) ?? NO_LABELS;
+  }
+
+  /** A copy sharing the (immutable) value; a lazy value stays lazy. */
+  clone(): DtProperty {
+    const l = propertyLabels.get(this);
+    const c = new DtProperty(this.name, this.b, l && l.length > 0 ? [...l] : undefined);
+    c.off = this.off;
+    c.len = this.len;
+    return c;
+  }
 }
 
 /** A `/memreserve/` entry: a physical range the OS must not use. */
@@ -49,11 +134,37 @@ export class DtNode {
   readonly properties: DtProperty[] = [];
   readonly children: DtNode[] = [];
 
+  private l: string[] | undefined;
+
   /** `name` is the full node name with any unit address (`cpu@0`); the root's name is empty. */
   constructor(
     public name: string,
-    public labels: string[] = [],
-  ) {}
+    labels?: string[],
+  ) {
+    this.l = labels;
+  }
+
+  get labels(): string[] {
+    let l = this.l;
+    if (l === undefined) {
+      l = [];
+      this.l = l;
+    }
+    return l;
+  }
+
+  set labels(l: string[]) {
+    this.l = l;
+  }
+
+  /** The labels, without creating a list when there is none. */
+  readLabels(): readonly string[] {
+    return this.l ?? NO_LABELS;
+  }
+
+  hasLabel(label: string): boolean {
+    return this.l !== undefined && this.l.includes(label);
+  }
 
   get isRoot(): boolean {
     return this.parent === undefined && this.name === '';
@@ -108,7 +219,7 @@ export class DtNode {
       if (labels) for (const l of labels) if (!existing.labels.includes(l)) existing.labels.push(l);
       return existing;
     }
-    const p = new DtProperty(name, value, labels ? [...labels] : []);
+    const p = new DtProperty(name, value, labels ? [...labels] : undefined);
     this.properties.push(p);
     return p;
   }
@@ -207,7 +318,7 @@ export class DtNode {
   addChild(name: string, labels?: string[]): DtNode {
     checkNodeName(name);
     if (this.child(name)) throw new DtTreeError(`${this.path}: node ${name} already exists`);
-    const n = new DtNode(name, labels ? [...labels] : []);
+    const n = new DtNode(name, labels ? [...labels] : undefined);
     n.parent = this;
     this.children.push(n);
     return n;
@@ -250,8 +361,8 @@ export class DtNode {
 
   /** A deep copy (values are shared; they are immutable). The copy has no parent. */
   clone(): DtNode {
-    const copy = new DtNode(this.name, [...this.labels]);
-    for (const p of this.properties) copy.properties.push(new DtProperty(p.name, p.value, [...p.labels]));
+    const copy = new DtNode(this.name, this.l && [...this.l]);
+    for (const p of this.properties) copy.properties.push(p.clone());
     for (const c of this.children) {
       const cc = c.clone();
       cc.parent = copy;
@@ -315,7 +426,7 @@ export class DeviceTree {
 
   /** The node carrying `label`, if any. */
   nodeByLabel(label: string): DtNode | undefined {
-    for (const n of this.walk()) if (n.labels.includes(label)) return n;
+    for (const n of this.walk()) if (n.hasLabel(label)) return n;
     return undefined;
   }
 

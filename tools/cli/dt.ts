@@ -1,10 +1,11 @@
 // `gunyah dt ...`: device-tree commands. Each subcommand lives in its own file under tools/cli/dt/.
 import { Command } from 'commander';
+import { registerCheck } from './dt/check';
 
 type Register = (dt: Command) => void;
 
 /** Subcommand registrations; each command file appends itself here. */
-const subcommands: Register[] = [];
+const subcommands: Register[] = [registerCheck];
 
 export function registerDt(program: Command): void {
   const dt = program.command('dt').description('device-tree tools: decompile, compile, overlay, get, json, check');
