@@ -15,7 +15,7 @@ import { VirqAllocator } from './vm/virq-allocator';
 import { VmBuilder } from './vm/vm-builder';
 import { VmTable } from './vm/vm-table';
 import { registerVmMgmt } from './vm/vm-mgmt';
-import { registerVmCreation } from './vm/vm-creation';
+import { VmCreation } from './vm/vm-creation';
 import { registerMemparcelHandlers } from './mem/memparcel-handlers';
 import { registerMiscHandlers } from './vm/misc-handlers';
 import type { Vm } from './vm/vm';
@@ -33,6 +33,7 @@ export class ResourceManager {
   readonly rpc: RpcServer;
   readonly lifecycle = new Lifecycle(this);
   readonly builder = new VmBuilder(this);
+  readonly creation = new VmCreation(this);
   readonly memparcels = new MemparcelService(this);
   readonly consoles = new ConsoleService(this);
   readonly irqs = new IrqLending(this);
@@ -58,7 +59,7 @@ export class ResourceManager {
     this.rpc = new RpcServer(transport);
     this.rpc.onFault = (e, req) => this.fault(`request 0x${req.msgId.toString(16)} from VM ${req.client}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     registerVmMgmt(this);
-    registerVmCreation(this);
+    this.creation.register();
     registerMemparcelHandlers(this);
     this.consoles.register();
     this.irqs.register();

@@ -532,7 +532,7 @@ export class MemparcelService {
         const target = this.rm.vm(t);
         if (target.state === VmState.READY) {
           // Not yet running: the RM accepts it on the VM's behalf per its config, and tells the owner.
-          const ok = await this.rm.builder.acceptForVm(target, mp).then(
+          const ok = await this.rm.creation.acceptForVm(target, mp).then(
             () => true,
             () => false,
           );

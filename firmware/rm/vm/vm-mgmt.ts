@@ -76,7 +76,7 @@ export function registerVmMgmt(rm: ResourceManager): void {
     const vm = rm.vms.require(vmidArg(req));
     if (req.client !== vm.owner) throw new RmError(RmErr.DENIED, 'not the owner');
     if (vm.state !== VmState.READY) throw new RmError(RmErr.VM_STATE, 'VM is not READY');
-    await rm.builder.start(vm);
+    await rm.creation.start(vm);
   });
 
   rpc.handle(RmMsg.VM_STOP, async (req) => {
