@@ -33,6 +33,8 @@ export interface RmEnv {
   hlosSize: bigint;
   hlosDtBase: bigint;
   hlosEntry: bigint;
+  /** Hardware IRQ caps: [platform IRQ number, cap]; they belong to the primary VM. */
+  hwirqs: [number, bigint][];
   /** The hypervisor supports vcpu_run (api_flags0 bit 11): proxy-scheduled vCPUs are possible. */
   vcpuRun: boolean;
   /** Highest IPA + 1 a VM can use. */

@@ -1,72 +1,13 @@
 // Typed wrappers for the hypercalls the RM makes (spec §3), over an HvcPort. Failures the RM treats
 // as faults of the operation throw HypCallError (carrying the GH_ERROR code); results that are
 // expected outcomes (queue empty or full, vCPU run state) are returned as data.
+import { GhError, Hvc } from '../../hypervisor';
 import type { HvcPort } from './hvc-port';
 
-/** Hypercall numbers N (hvc #0x6000+N, SMCCC 0xC6008000|N) the RM uses, from the hypervisor's .hvc files. */
-export const HypNo = {
-  IDENTIFY: 0x00,
-  CREATE_CSPACE: 0x02,
-  CREATE_ADDRSPACE: 0x03,
-  CREATE_MEMEXTENT: 0x04,
-  CREATE_THREAD: 0x05,
-  CREATE_DOORBELL: 0x06,
-  CREATE_MSGQUEUE: 0x07,
-  CREATE_VIC: 0x0a,
-  CREATE_VPM_GROUP: 0x0b,
-  OBJECT_ACTIVATE: 0x0c,
-  DOORBELL_BIND_VIRQ: 0x10,
-  DOORBELL_UNBIND_VIRQ: 0x11,
-  MSGQUEUE_BIND_SEND_VIRQ: 0x17,
-  MSGQUEUE_BIND_RECEIVE_VIRQ: 0x18,
-  MSGQUEUE_UNBIND_SEND_VIRQ: 0x19,
-  MSGQUEUE_UNBIND_RECEIVE_VIRQ: 0x1a,
-  MSGQUEUE_SEND: 0x1b,
-  MSGQUEUE_RECEIVE: 0x1c,
-  MSGQUEUE_CONFIGURE: 0x21,
-  CSPACE_DELETE_CAP_FROM: 0x22,
-  CSPACE_COPY_CAP_FROM: 0x23,
-  CSPACE_CONFIGURE: 0x25,
-  HWIRQ_BIND_VIRQ: 0x26,
-  HWIRQ_UNBIND_VIRQ: 0x27,
-  VIC_CONFIGURE: 0x28,
-  VIC_ATTACH_VCPU: 0x29,
-  ADDRSPACE_ATTACH_THREAD: 0x2a,
-  ADDRSPACE_MAP: 0x2b,
-  ADDRSPACE_UNMAP: 0x2c,
-  ADDRSPACE_CONFIGURE: 0x2e,
-  MEMEXTENT_MODIFY: 0x30,
-  MEMEXTENT_CONFIGURE_DERIVE: 0x32,
-  VCPU_CONFIGURE: 0x34,
-  VCPU_POWERON: 0x38,
-  VCPU_KILL: 0x3a,
-  VPM_GROUP_ATTACH_VCPU: 0x3c,
-  VCPU_SET_AFFINITY: 0x3d,
-  CSPACE_ATTACH_THREAD: 0x3e,
-  VCPU_SET_PRIORITY: 0x46,
-  VCPU_SET_TIMESLICE: 0x47,
-  PRNG_GET_ENTROPY: 0x57,
-  ADDRSPACE_LOOKUP: 0x5a,
-  VCPU_BIND_VIRQ: 0x5c,
-  VCPU_UNBIND_VIRQ: 0x5d,
-  ADDRSPACE_CONFIGURE_VMMIO: 0x60,
-  MEMEXTENT_DONATE: 0x61,
-  ADDRSPACE_ATTACH_VDEVICE: 0x62,
-  VPM_GROUP_CONFIGURE: 0x66,
-  VCPU_RUN: 0x65,
-  VCPU_RUN_CHECK: 0x68,
-} as const;
+
 
 /** GH_ERROR values the RM reacts to by name (spec §4). */
-export const HypErr = {
-  OK: 0,
-  UNIMPLEMENTED: -1,
-  ARGUMENT_INVALID: 1,
-  BUSY: 31,
-  OBJECT_STATE: 33,
-  MSGQUEUE_EMPTY: 60,
-  MSGQUEUE_FULL: 61,
-} as const;
+export const HypErr = GhError;
 
 export class HypCallError extends Error {
   constructor(
@@ -87,14 +28,14 @@ function err(x0: bigint): number {
 
 export type ObjectKind = 'cspace' | 'addrspace' | 'memextent' | 'thread' | 'doorbell' | 'msgqueue' | 'vic' | 'vpm_group';
 const CREATE: Record<ObjectKind, number> = {
-  cspace: HypNo.CREATE_CSPACE,
-  addrspace: HypNo.CREATE_ADDRSPACE,
-  memextent: HypNo.CREATE_MEMEXTENT,
-  thread: HypNo.CREATE_THREAD,
-  doorbell: HypNo.CREATE_DOORBELL,
-  msgqueue: HypNo.CREATE_MSGQUEUE,
-  vic: HypNo.CREATE_VIC,
-  vpm_group: HypNo.CREATE_VPM_GROUP,
+  cspace: Hvc.PARTITION_CREATE_CSPACE,
+  addrspace: Hvc.PARTITION_CREATE_ADDRSPACE,
+  memextent: Hvc.PARTITION_CREATE_MEMEXTENT,
+  thread: Hvc.PARTITION_CREATE_THREAD,
+  doorbell: Hvc.PARTITION_CREATE_DOORBELL,
+  msgqueue: Hvc.PARTITION_CREATE_MSGQUEUE,
+  vic: Hvc.PARTITION_CREATE_VIC,
+  vpm_group: Hvc.PARTITION_CREATE_VPM_GROUP,
 };
 
 export interface VcpuRunCheck {
@@ -123,7 +64,7 @@ export class Hypercalls {
   }
 
   async identify(): Promise<{ apiInfo: bigint; flags0: bigint; flags1: bigint; flags2: bigint }> {
-    const r = await this.raw(HypNo.IDENTIFY);
+    const r = await this.raw(Hvc.HYPERVISOR_IDENTIFY);
     return { apiInfo: r[0]!, flags0: r[1]!, flags1: r[2]!, flags2: r[3]! };
   }
 
@@ -131,148 +72,148 @@ export class Hypercalls {
     return (await this.ok(CREATE[kind], partition, cspace, 0n))[1]!;
   }
   async activate(cap: bigint): Promise<void> {
-    await this.ok(HypNo.OBJECT_ACTIVATE, cap, 0n);
+    await this.ok(Hvc.OBJECT_ACTIVATE, cap, 0n);
   }
 
   // ---- cspaces ----
   async cspaceConfigure(cspace: bigint, maxCaps: number): Promise<void> {
-    await this.ok(HypNo.CSPACE_CONFIGURE, cspace, BigInt(maxCaps), 0n);
+    await this.ok(Hvc.CSPACE_CONFIGURE, cspace, BigInt(maxCaps), 0n);
   }
   async cspaceAttachThread(cspace: bigint, thread: bigint): Promise<void> {
-    await this.ok(HypNo.CSPACE_ATTACH_THREAD, cspace, thread, 0n);
+    await this.ok(Hvc.CSPACE_ATTACH_THREAD, cspace, thread, 0n);
   }
   async copyCap(srcCspace: bigint, cap: bigint, dstCspace: bigint, rightsMask: number): Promise<bigint> {
-    return (await this.ok(HypNo.CSPACE_COPY_CAP_FROM, srcCspace, cap, dstCspace, BigInt(rightsMask >>> 0), 0n))[1]!;
+    return (await this.ok(Hvc.CSPACE_COPY_CAP_FROM, srcCspace, cap, dstCspace, BigInt(rightsMask >>> 0), 0n))[1]!;
   }
   async deleteCap(cspace: bigint, cap: bigint): Promise<void> {
-    await this.ok(HypNo.CSPACE_DELETE_CAP_FROM, cspace, cap, 0n);
+    await this.ok(Hvc.CSPACE_DELETE_CAP_FROM, cspace, cap, 0n);
   }
 
   // ---- address spaces and memory extents ----
   async addrspaceConfigure(as: bigint, vmid: number): Promise<void> {
-    await this.ok(HypNo.ADDRSPACE_CONFIGURE, as, BigInt(vmid), 0n);
+    await this.ok(Hvc.ADDRSPACE_CONFIGURE, as, BigInt(vmid), 0n);
   }
   async addrspaceAttachThread(as: bigint, thread: bigint): Promise<void> {
-    await this.ok(HypNo.ADDRSPACE_ATTACH_THREAD, as, thread, 0n);
+    await this.ok(Hvc.ADDRSPACE_ATTACH_THREAD, as, thread, 0n);
   }
   async addrspaceMap(as: bigint, me: bigint, vbase: bigint, mapAttrs: number, mapFlags: number, offset: bigint, size: bigint): Promise<void> {
-    await this.ok(HypNo.ADDRSPACE_MAP, as, me, vbase, BigInt(mapAttrs >>> 0), BigInt(mapFlags >>> 0), offset, size);
+    await this.ok(Hvc.ADDRSPACE_MAP, as, me, vbase, BigInt(mapAttrs >>> 0), BigInt(mapFlags >>> 0), offset, size);
   }
   async addrspaceUnmap(as: bigint, me: bigint, vbase: bigint, mapFlags: number, offset: bigint, size: bigint): Promise<void> {
-    await this.ok(HypNo.ADDRSPACE_UNMAP, as, me, vbase, BigInt(mapFlags >>> 0), offset, size);
+    await this.ok(Hvc.ADDRSPACE_UNMAP, as, me, vbase, BigInt(mapFlags >>> 0), offset, size);
   }
   async addrspaceConfigureVmmio(as: bigint, base: bigint, size: bigint, remove = false): Promise<void> {
-    await this.ok(HypNo.ADDRSPACE_CONFIGURE_VMMIO, as, base, size, remove ? 1n : 0n, 0n);
+    await this.ok(Hvc.ADDRSPACE_CONFIGURE_VMMIO, as, base, size, remove ? 1n : 0n, 0n);
   }
   async addrspaceAttachVdevice(as: bigint, vdev: bigint, index: number, vbase: bigint, size: bigint, flags = 0n): Promise<void> {
-    await this.ok(HypNo.ADDRSPACE_ATTACH_VDEVICE, as, vdev, BigInt(index), vbase, size, flags);
+    await this.ok(Hvc.ADDRSPACE_ATTACH_VDEVICE, as, vdev, BigInt(index), vbase, size, flags);
   }
   async addrspaceLookup(as: bigint, me: bigint, vbase: bigint, size: bigint): Promise<{ offset: bigint; size: bigint; attrs: number }> {
-    const r = await this.ok(HypNo.ADDRSPACE_LOOKUP, as, me, vbase, size, 0n);
+    const r = await this.ok(Hvc.ADDRSPACE_LOOKUP, as, me, vbase, size, 0n);
     return { offset: r[1]!, size: r[2]!, attrs: Number(r[3]! & 0xffff_ffffn) };
   }
   async memextentConfigureDerive(me: bigint, parent: bigint, offset: bigint, size: bigint, attrs: number): Promise<void> {
-    await this.ok(HypNo.MEMEXTENT_CONFIGURE_DERIVE, me, parent, offset, size, BigInt(attrs >>> 0), 0n);
+    await this.ok(Hvc.MEMEXTENT_CONFIGURE_DERIVE, me, parent, offset, size, BigInt(attrs >>> 0), 0n);
   }
   async memextentDonate(options: number, from: bigint, to: bigint, offset: bigint, size: bigint): Promise<void> {
-    await this.ok(HypNo.MEMEXTENT_DONATE, BigInt(options >>> 0), from, to, offset, size, 0n);
+    await this.ok(Hvc.MEMEXTENT_DONATE, BigInt(options >>> 0), from, to, offset, size, 0n);
   }
   async memextentModify(me: bigint, flags: number, offset: bigint, size: bigint): Promise<void> {
-    await this.ok(HypNo.MEMEXTENT_MODIFY, me, BigInt(flags >>> 0), offset, size);
+    await this.ok(Hvc.MEMEXTENT_MODIFY, me, BigInt(flags >>> 0), offset, size);
   }
 
   // ---- message queues and doorbells ----
   async msgqueueConfigure(mq: bigint, depth: number, maxMsgSize: number): Promise<void> {
-    await this.ok(HypNo.MSGQUEUE_CONFIGURE, mq, BigInt(((maxMsgSize << 16) | depth) >>> 0), 0n);
+    await this.ok(Hvc.MSGQUEUE_CONFIGURE, mq, BigInt(((maxMsgSize << 16) | depth) >>> 0), 0n);
   }
   async msgqueueBindSendVirq(mq: bigint, vic: bigint, virq: number): Promise<void> {
-    await this.ok(HypNo.MSGQUEUE_BIND_SEND_VIRQ, mq, vic, BigInt(virq), 0n);
+    await this.ok(Hvc.MSGQUEUE_BIND_SEND_VIRQ, mq, vic, BigInt(virq), 0n);
   }
   async msgqueueBindReceiveVirq(mq: bigint, vic: bigint, virq: number): Promise<void> {
-    await this.ok(HypNo.MSGQUEUE_BIND_RECEIVE_VIRQ, mq, vic, BigInt(virq), 0n);
+    await this.ok(Hvc.MSGQUEUE_BIND_RECEIVE_VIRQ, mq, vic, BigInt(virq), 0n);
   }
   async msgqueueUnbindSendVirq(mq: bigint): Promise<void> {
-    await this.ok(HypNo.MSGQUEUE_UNBIND_SEND_VIRQ, mq, 0n);
+    await this.ok(Hvc.MSGQUEUE_UNBIND_SEND_VIRQ, mq, 0n);
   }
   async msgqueueUnbindReceiveVirq(mq: bigint): Promise<void> {
-    await this.ok(HypNo.MSGQUEUE_UNBIND_RECEIVE_VIRQ, mq, 0n);
+    await this.ok(Hvc.MSGQUEUE_UNBIND_RECEIVE_VIRQ, mq, 0n);
   }
   /** msgqueue_send: data, not an exception (MSGQUEUE_FULL is expected). */
   async msgqueueSend(mq: bigint, size: number, buf: bigint, push: boolean): Promise<{ err: number; notFull: boolean }> {
-    const r = await this.raw(HypNo.MSGQUEUE_SEND, mq, BigInt(size), buf, push ? 1n : 0n, 0n);
+    const r = await this.raw(Hvc.MSGQUEUE_SEND, mq, BigInt(size), buf, push ? 1n : 0n, 0n);
     return { err: err(r[0]!), notFull: r[1] !== 0n };
   }
   /** msgqueue_receive: data, not an exception (MSGQUEUE_EMPTY is expected). */
   async msgqueueReceive(mq: bigint, buf: bigint, bufSize: number): Promise<{ err: number; size: number; notEmpty: boolean }> {
-    const r = await this.raw(HypNo.MSGQUEUE_RECEIVE, mq, buf, BigInt(bufSize), 0n);
+    const r = await this.raw(Hvc.MSGQUEUE_RECEIVE, mq, buf, BigInt(bufSize), 0n);
     return { err: err(r[0]!), size: Number(r[1]! & 0xffff_ffffn), notEmpty: r[2] !== 0n };
   }
   async doorbellBindVirq(db: bigint, vic: bigint, virq: number): Promise<void> {
-    await this.ok(HypNo.DOORBELL_BIND_VIRQ, db, vic, BigInt(virq), 0n);
+    await this.ok(Hvc.DOORBELL_BIND_VIRQ, db, vic, BigInt(virq), 0n);
   }
   async doorbellUnbindVirq(db: bigint): Promise<void> {
-    await this.ok(HypNo.DOORBELL_UNBIND_VIRQ, db, 0n);
+    await this.ok(Hvc.DOORBELL_UNBIND_VIRQ, db, 0n);
   }
 
   async hwirqBindVirq(hwirq: bigint, vic: bigint, virq: number): Promise<void> {
-    await this.ok(HypNo.HWIRQ_BIND_VIRQ, hwirq, vic, BigInt(virq), 0n);
+    await this.ok(Hvc.HWIRQ_BIND_VIRQ, hwirq, vic, BigInt(virq), 0n);
   }
   async hwirqUnbindVirq(hwirq: bigint): Promise<void> {
-    await this.ok(HypNo.HWIRQ_UNBIND_VIRQ, hwirq, 0n);
+    await this.ok(Hvc.HWIRQ_UNBIND_VIRQ, hwirq, 0n);
   }
 
   // ---- interrupt controllers, vCPUs, power groups ----
   async vicConfigure(vic: bigint, maxVcpus: number, maxVirqs: number, options = 0, maxMsis = 0): Promise<void> {
-    await this.ok(HypNo.VIC_CONFIGURE, vic, BigInt(maxVcpus), BigInt(maxVirqs), BigInt(options), BigInt(maxMsis));
+    await this.ok(Hvc.VIC_CONFIGURE, vic, BigInt(maxVcpus), BigInt(maxVirqs), BigInt(options), BigInt(maxMsis));
   }
   async vicAttachVcpu(vic: bigint, vcpu: bigint, index: number): Promise<void> {
-    await this.ok(HypNo.VIC_ATTACH_VCPU, vic, vcpu, BigInt(index), 0n);
+    await this.ok(Hvc.VIC_ATTACH_VCPU, vic, vcpu, BigInt(index), 0n);
   }
   async vcpuConfigure(vcpu: bigint, options: bigint): Promise<void> {
-    await this.ok(HypNo.VCPU_CONFIGURE, vcpu, options, 0n);
+    await this.ok(Hvc.VCPU_CONFIGURE, vcpu, options, 0n);
   }
   /** `cpu` -1 (CPU_INDEX_INVALID) leaves the vCPU without a physical CPU (proxy scheduling). */
   async vcpuSetAffinity(vcpu: bigint, cpu: number): Promise<void> {
-    await this.ok(HypNo.VCPU_SET_AFFINITY, vcpu, cpu < 0 ? 0xffff_ffffn : BigInt(cpu), RES1);
+    await this.ok(Hvc.VCPU_SET_AFFINITY, vcpu, cpu < 0 ? 0xffff_ffffn : BigInt(cpu), RES1);
   }
   async vcpuSetPriority(vcpu: bigint, priority: number): Promise<void> {
-    await this.ok(HypNo.VCPU_SET_PRIORITY, vcpu, BigInt(priority));
+    await this.ok(Hvc.VCPU_SET_PRIORITY, vcpu, BigInt(priority));
   }
   async vcpuSetTimeslice(vcpu: bigint, ns: bigint): Promise<void> {
-    await this.ok(HypNo.VCPU_SET_TIMESLICE, vcpu, ns);
+    await this.ok(Hvc.VCPU_SET_TIMESLICE, vcpu, ns);
   }
   async vcpuPoweron(vcpu: bigint, entry: bigint, context: bigint, flags = 0n): Promise<void> {
-    await this.ok(HypNo.VCPU_POWERON, vcpu, entry, context, flags);
+    await this.ok(Hvc.VCPU_POWERON, vcpu, entry, context, flags);
   }
   /** vcpu_kill: the error is returned (OBJECT_STATE for an already killed vCPU is expected). */
   async vcpuKill(vcpu: bigint): Promise<number> {
-    return err((await this.raw(HypNo.VCPU_KILL, vcpu, 0n))[0]!);
+    return err((await this.raw(Hvc.VCPU_KILL, vcpu, 0n))[0]!);
   }
   async vcpuBindVirq(vcpu: bigint, vic: bigint, virq: number, type: number): Promise<void> {
-    await this.ok(HypNo.VCPU_BIND_VIRQ, vcpu, vic, BigInt(virq), BigInt(type), 0n);
+    await this.ok(Hvc.VCPU_BIND_VIRQ, vcpu, vic, BigInt(virq), BigInt(type), 0n);
   }
   async vcpuUnbindVirq(vcpu: bigint, type: number): Promise<void> {
-    await this.ok(HypNo.VCPU_UNBIND_VIRQ, vcpu, BigInt(type), 0n);
+    await this.ok(Hvc.VCPU_UNBIND_VIRQ, vcpu, BigInt(type), 0n);
   }
   /** vcpu_run with no resume data: the RM runs a killed proxy vCPU so it can unwind. */
   async vcpuRun(vcpu: bigint): Promise<VcpuRunCheck> {
-    const r = await this.raw(HypNo.VCPU_RUN, vcpu, 0n, 0n, 0n, 0n);
+    const r = await this.raw(Hvc.VCPU_RUN, vcpu, 0n, 0n, 0n, 0n);
     return { err: err(r[0]!), state: Number(r[1]! & 0xffff_ffffn), data: [r[2]!, r[3]!, r[4]!] };
   }
   async vcpuRunCheck(vcpu: bigint): Promise<VcpuRunCheck> {
-    const r = await this.raw(HypNo.VCPU_RUN_CHECK, vcpu, 0n);
+    const r = await this.raw(Hvc.VCPU_RUN_CHECK, vcpu, 0n);
     return { err: err(r[0]!), state: Number(r[1]! & 0xffff_ffffn), data: [r[2]!, r[3]!, r[4]!] };
   }
   async vpmGroupConfigure(vpm: bigint, options: bigint): Promise<void> {
-    await this.ok(HypNo.VPM_GROUP_CONFIGURE, vpm, options, 0n);
+    await this.ok(Hvc.VPM_GROUP_CONFIGURE, vpm, options, 0n);
   }
   async vpmGroupAttachVcpu(vpm: bigint, vcpu: bigint, index: number): Promise<void> {
-    await this.ok(HypNo.VPM_GROUP_ATTACH_VCPU, vpm, vcpu, BigInt(index), 0n);
+    await this.ok(Hvc.VPM_GROUP_ATTACH_VCPU, vpm, vcpu, BigInt(index), 0n);
   }
 
   /** prng_get_entropy: up to 16 bytes in x1..x4 (32 bits each). */
   async entropy(bytes: number): Promise<Uint8Array> {
-    const r = await this.ok(HypNo.PRNG_GET_ENTROPY, BigInt(bytes), 0n);
+    const r = await this.ok(Hvc.PRNG_GET_ENTROPY, BigInt(bytes), 0n);
     const out = new Uint8Array(16);
     const v = new DataView(out.buffer);
     for (let i = 0; i < 4; i++) v.setUint32(i * 4, Number(r[i + 1]! & 0xffff_ffffn), true);

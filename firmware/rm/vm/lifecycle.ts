@@ -1,6 +1,7 @@
 // VM lifecycle (spec §17; RM's vm_mgnt.c): validated state changes announced by VM_STATUS, the exit
 // path (kill every vCPU, wait until all report POWERED_OFF, then EXITED and VM_EXITED to the owner)
 // and the staged teardown of VM_RESET, one stage per RM event.
+import { GhError, VcpuRunState } from '../../hypervisor';
 import { RmNotif } from '../abi/message-ids';
 import { vmExitedPayload, vmStatusPayload } from '../abi/notifications';
 import { RmErr, RmError } from '../abi/rm-error';
@@ -8,9 +9,6 @@ import { ExitCode, ExitType, VmState, stateChangeValid, vmStateName, type VmStat
 import type { ResourceManager } from '../resource-manager';
 import type { Vm } from './vm';
 
-/** vcpu_run states the exit path reads (spec §10.1). */
-const RUN_STATE = { POWERED_OFF: 2, FAULT: 6, PSCI_SYSTEM_RESET: 0x100 } as const;
-const HYP_BUSY = 31;
 /** Poll interval while waiting for killed vCPUs (the RM sleeps 2 ms between checks). */
 export const EXIT_POLL_NS = 2_000_000;
 /** Give up waiting after this many polls (2 s of virtual time) and carry on with the teardown. */
@@ -71,12 +69,12 @@ export class Lifecycle {
     for (let poll = 0; pending.size > 0; poll++) {
       for (const v of [...pending]) {
         let r = await hyp.vcpuRunCheck(v.cap);
-        if (r.err === HYP_BUSY && v.affinity < 0) {
+        if (r.err === GhError.BUSY && v.affinity < 0) {
           // A proxy-scheduled vCPU only makes progress inside vcpu_run: run it so it can unwind.
           const ran = await hyp.vcpuRun(v.cap);
           if (ran.err === 0) r = ran;
         }
-        if (r.err === 0 && r.state === RUN_STATE.POWERED_OFF && ((r.data[0] & 1n) === 1n || poll >= EXIT_POLL_LIMIT / 2)) pending.delete(v);
+        if (r.err === 0 && r.state === VcpuRunState.POWERED_OFF && ((r.data[0] & 1n) === 1n || poll >= EXIT_POLL_LIMIT / 2)) pending.delete(v);
       }
       if (pending.size === 0) break;
       if (poll >= EXIT_POLL_LIMIT) {
@@ -113,10 +111,10 @@ export class Lifecycle {
     let exitCode: number = code;
     const extra: number[] = [];
     switch (r.state) {
-      case RUN_STATE.POWERED_OFF:
+      case VcpuRunState.POWERED_OFF:
         exitType = ExitType.PLATFORM_OFF;
         break;
-      case RUN_STATE.PSCI_SYSTEM_RESET: {
+      case VcpuRunState.PSCI_SYSTEM_RESET: {
         const d0 = r.data[0];
         if ((d0 >> 63n) & 1n) exitType = ExitType.PLATFORM_RESET;
         else {
@@ -128,7 +126,7 @@ export class Lifecycle {
         }
         break;
       }
-      case RUN_STATE.FAULT:
+      case VcpuRunState.FAULT:
         exitType = ExitType.SOFTWARE_ERROR;
         break;
       default:

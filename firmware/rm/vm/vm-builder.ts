@@ -1,6 +1,7 @@
 // Hypervisor objects of a VM, created and destroyed through hypercalls in the order the RM uses
 // (spec §18; RM's vm_creation.c, vm_config.c, vgic.c): address space, VIC and its vGIC frames,
 // VPM group, vCPUs, the RM-RPC link, doorbells and message queues; and the teardown in reverse.
+import { Rights, VcpuVirqType } from '../../hypervisor';
 import { RmErr, RmError } from '../abi/rm-error';
 import { Vmid } from '../abi/vm-state';
 import type { VdeviceConfig } from '../config/vm-config';
@@ -26,26 +27,14 @@ export const DEFAULT_GICR_BASE = 0x3ffd_0000n;
 
 /** Cap rights the RM hands out (spec §6). */
 export const Right = {
-  THREAD_POWER: 1 << 0,
-  THREAD_AFFINITY: 1 << 1,
-  THREAD_YIELD_TO: 1 << 4,
-  MSGQ_SEND: 1 << 0,
-  MSGQ_RECEIVE: 1 << 1,
-  DOORBELL_SEND: 1 << 0,
-  DOORBELL_RECEIVE: 1 << 1,
+  THREAD_POWER: Rights.thread.POWER,
+  THREAD_AFFINITY: Rights.thread.AFFINITY,
+  THREAD_YIELD_TO: Rights.thread.YIELD_TO,
+  MSGQ_SEND: Rights.msgqueue.SEND,
+  MSGQ_RECEIVE: Rights.msgqueue.RECEIVE,
+  DOORBELL_SEND: Rights.doorbell.SEND,
+  DOORBELL_RECEIVE: Rights.doorbell.RECEIVE,
 } as const;
-
-/** vcpu_configure option flags [code] (spec §10). */
-export const VcpuOpt = {
-  PINNED: 1n << 0n,
-  RAS_ERROR_HANDLER: 1n << 1n,
-  AMU_COUNTING_DISABLED: 1n << 2n,
-  CRITICAL: 1n << 8n,
-  VCPU_RUN_SCHEDULED: 1n << 9n,
-  HLOS_VM: 1n << 63n,
-} as const;
-const VIRQ_TYPE_HALT = 0;
-const VIRQ_TYPE_RUN_WAKEUP = 1;
 
 export interface VcpuSpec {
   affinity: number;
@@ -125,23 +114,29 @@ export class VmBuilder {
     await this.hyp.activate(as);
   }
 
-  /** VIC for `nVcpus`, its GICD and GICR frames attached to the address space. */
+  /** VIC for `nVcpus`, its GICD frame attached to the address space (the GICRs follow the vCPUs). */
   async createVic(vm: Vm, nVcpus: number, gic: { gicdBase: bigint; gicrBase: bigint; gicrStride: bigint }, defaultAddresses: boolean): Promise<void> {
     const o = this.objs(vm);
     const vic = await this.newObject('vic');
     o.vic = vic;
     await this.hyp.vicConfigure(vic, nVcpus, VIC_MAX_VIRQS, defaultAddresses ? 0 : VIC_OPT_DISABLE_DEFAULT_ADDR, 0);
     await this.hyp.activate(vic);
-    const as = o.addrspace!;
-    await this.hyp.addrspaceAttachVdevice(as, vic, 0, gic.gicdBase, GICD_SIZE, 0n);
+    await this.hyp.addrspaceAttachVdevice(o.addrspace!, vic, 0, gic.gicdBase, GICD_SIZE, 0n);
     o.gic = gic;
-    for (let i = 0; i < nVcpus; i++) {
-      // GICR flags: bit0 last_valid, bit1 last.
-      const flags = 1n | (i === nVcpus - 1 ? 2n : 0n);
-      await this.hyp.addrspaceAttachVdevice(as, vic, i + 1, gic.gicrBase + BigInt(i) * gic.gicrStride, GICR_SIZE, flags);
-    }
     vm.ipa.insert(gic.gicdBase, GICD_SIZE, { kind: 'vdevice' });
     vm.ipa.insert(gic.gicrBase, gic.gicrStride * BigInt(nVcpus), { kind: 'vdevice' });
+  }
+
+  /** Each vCPU's redistributor frame (attachment index = vCPU index + 1), once the vCPUs exist. */
+  async attachGicrs(vm: Vm): Promise<void> {
+    const o = this.objs(vm);
+    const g = o.gic!;
+    const n = o.vcpus.length;
+    for (let i = 0; i < n; i++) {
+      // Flags: bit0 last_valid, bit1 last (the frame whose GICR_TYPER.Last is set).
+      const flags = 1n | (i === n - 1 ? 2n : 0n);
+      await this.hyp.addrspaceAttachVdevice(o.addrspace!, o.vic!, i + 1, g.gicrBase + BigInt(i) * g.gicrStride, GICR_SIZE, flags);
+    }
   }
 
   async createVpm(vm: Vm): Promise<void> {
@@ -181,7 +176,7 @@ export class VmBuilder {
     await hyp.activate(cap);
 
     rec.haltVirq = await this.rm.claimVirq(() => this.rm.lifecycle.onVcpuHalt(vm, cap));
-    await hyp.vcpuBindVirq(cap, this.rm.env.vic, rec.haltVirq, VIRQ_TYPE_HALT);
+    await hyp.vcpuBindVirq(cap, this.rm.env.vic, rec.haltVirq, VcpuVirqType.HALT);
 
     const owner = this.rm.vms.get(vm.owner);
     if (owner?.objects && vm.owner !== Vmid.RM) {
@@ -190,7 +185,7 @@ export class VmBuilder {
         const w = owner.objects.virqs.alloc();
         if (w === undefined) throw new RmError(RmErr.NORESOURCE, `no free VIRQ in VM ${owner.vmid}`);
         rec.wakeupVirq = w;
-        await hyp.vcpuBindVirq(cap, owner.objects.vic!, w, VIRQ_TYPE_RUN_WAKEUP);
+        await hyp.vcpuBindVirq(cap, owner.objects.vic!, w, VcpuVirqType.RUN_WAKEUP);
       }
     }
     if (spec.hvcEnabled) rec.vmCap = await hyp.copyCap(this.rm.env.cspace, cap, o.cspace, Right.THREAD_POWER);

@@ -2,6 +2,7 @@
 // VM_CONFIG_IMAGE, VM_AUTH_IMAGE, VM_INIT, the work of VM_START, VM_GET_HYP_RESOURCES, and the
 // accept the RM performs on a VM's behalf.
 import { DtbError } from '../../../dt';
+import { SCHED, VcpuOption } from '../../hypervisor';
 import { RmMsg } from '../abi/message-ids';
 import { ResourceType, writeResourceEntry, type ResourceEntry } from '../abi/hyp-resource';
 import { RmErr, RmError } from '../abi/rm-error';
@@ -14,15 +15,15 @@ import type { ResourceManager } from '../resource-manager';
 import type { RmRequest } from '../server/rpc-server';
 import { PayloadWriter } from '../wire/payload-writer';
 import { patchVmDtb, readVmDtb } from './dt-patch';
-import { DEFAULT_GICD_BASE, DEFAULT_GICR_BASE, GICR_SIZE, VcpuOpt, type VcpuSpec } from './vm-builder';
+import { DEFAULT_GICD_BASE, DEFAULT_GICR_BASE, GICR_SIZE, type VcpuSpec } from './vm-builder';
 import type { Vm } from './vm';
 
 /** Guest RAM IPA when the vm-config names none (ARCHITECTURE.md's VM description default). */
 export const DEFAULT_MEMORY_BASE = 0x8000_0000n;
-const TIMESLICE_MIN_NS = 100_000;
-const TIMESLICE_MAX_NS = 100_000_000;
-const TIMESLICE_DEFAULT_NS = 5_000_000n;
-const VCPU_MAX_PRIORITY = 62;
+const TIMESLICE_MIN_NS = SCHED.MIN_TIMESLICE_NS;
+const TIMESLICE_MAX_NS = SCHED.MAX_TIMESLICE_NS;
+const TIMESLICE_DEFAULT_NS = BigInt(SCHED.DEFAULT_TIMESLICE_NS);
+const VCPU_MAX_PRIORITY = SCHED.VCPU_MAX_PRIORITY;
 
 function exact(req: RmRequest, n: number): void {
   if (req.body.remaining !== n) throw new RmError(RmErr.MSG_INVALID, `payload of ${req.body.remaining} bytes, expected ${n}`);
@@ -178,11 +179,11 @@ export class VmCreation {
       timeslice = BigInt(ns);
     }
     let options = 0n;
-    if (v.affinity === 'pinned') options |= VcpuOpt.PINNED;
-    if (vm.crashFatal) options |= VcpuOpt.CRITICAL;
-    if (cfg.attrs.has('ras-error-handler')) options |= VcpuOpt.RAS_ERROR_HANDLER;
-    if (cfg.attrs.has('amu-counting-disabled') || cfg.sensitive) options |= VcpuOpt.AMU_COUNTING_DISABLED;
-    if (proxy) options |= VcpuOpt.VCPU_RUN_SCHEDULED;
+    if (v.affinity === 'pinned') options |= VcpuOption.PINNED;
+    if (vm.crashFatal) options |= VcpuOption.CRITICAL;
+    if (cfg.attrs.has('ras-error-handler')) options |= VcpuOption.RAS_ERROR_HANDLER;
+    if (cfg.attrs.has('amu-counting-disabled') || cfg.sensitive) options |= VcpuOption.AMU_COUNTING_DISABLED;
+    if (proxy) options |= VcpuOption.VCPU_RUN_SCHEDULED;
     return cfg.vcpus.cpus.map((c, i) => {
       let affinity = -1;
       if (!proxy) {
@@ -210,6 +211,7 @@ export class VmCreation {
     await b.createVic(vm, specs.length, gic, false);
     if (cfg.psci) await b.createVpm(vm);
     for (const [i, s] of specs.entries()) await b.createVcpu(vm, i, s);
+    await b.attachGicrs(vm);
     const order = ['rm-rpc', 'doorbell', 'message-queue', 'message-queue-pair', 'shm'] as const;
     for (const type of order) for (const d of cfg.vdevices) if (d.type === type) await b.createVdevice(vm, d);
   }
