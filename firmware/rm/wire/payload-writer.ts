@@ -26,27 +26,33 @@ export class PayloadWriter {
   }
 
   u8(v: number): this {
-    this.view.setUint8(this.grow(1), v);
+    const at = this.grow(1); // before reading `view`: grow may replace it
+    this.view.setUint8(at, v);
     return this;
   }
   u16(v: number): this {
-    this.view.setUint16(this.grow(2), v, true);
+    const at = this.grow(2); // before reading `view`: grow may replace it
+    this.view.setUint16(at, v, true);
     return this;
   }
   u32(v: number): this {
-    this.view.setUint32(this.grow(4), v >>> 0, true);
+    const at = this.grow(4); // before reading `view`: grow may replace it
+    this.view.setUint32(at, v >>> 0, true);
     return this;
   }
   u64(v: bigint): this {
-    this.view.setBigUint64(this.grow(8), BigInt.asUintN(64, v), true);
+    const at = this.grow(8); // before reading `view`: grow may replace it
+    this.view.setBigUint64(at, BigInt.asUintN(64, v), true);
     return this;
   }
   bytes(b: Uint8Array): this {
-    this.buf.set(b, this.grow(b.length));
+    const at = this.grow(b.length); // grow first: it may replace the buffer
+    this.buf.set(b, at);
     return this;
   }
   zeros(n: number): this {
-    this.buf.fill(0, this.grow(n), this.length);
+    const at = this.grow(n);
+    this.buf.fill(0, at, this.length);
     return this;
   }
   /** Zero-pad to a multiple of 4 bytes. */
