@@ -9,6 +9,7 @@ import { isGeneratedNode, TreeDecoder, type NodeInstance } from './instance';
 import { isObject, type Json, type JsonObject } from './json';
 import { PropTypeTable } from './prop-types';
 import { explain } from './report';
+import { compatiblesIn, knownProperties, nestedCompatibles, pointer, triggered, triggersOf, type Triggers } from './schema-facts';
 import type { SchemaFile } from './schema-files';
 import type { Violation } from './violation';
 
@@ -47,90 +48,16 @@ interface Compiled {
   /** Its select looks at compatible: a match documents the node's compatible. */
   selectsCompatible: boolean;
   /** For a select-everything schema that only constrains the properties it names: those names. */
-  triggers?: { names: ReadonlySet<string>; patterns: readonly RegExp[] };
-}
-
-function compatiblesIn(s: Json | undefined, out: Set<string>): void {
-  if (Array.isArray(s)) {
-    for (const e of s) compatiblesIn(e, out);
-    return;
-  }
-  if (!isObject(s)) return;
-  for (const [k, v] of Object.entries(s)) {
-    if (k === 'const' && typeof v === 'string') out.add(v);
-    else if (k === 'enum' && Array.isArray(v)) for (const e of v) typeof e === 'string' && out.add(e);
-    else if (k !== 'pattern') compatiblesIn(v, out);
-  }
-}
-
-/** Keywords a schema may use and still only ever fail on a property it names. */
-const PROPERTY_ONLY = new Set(['$id', 'type', 'select', 'properties', 'patternProperties', 'dependentRequired', 'dependentSchemas', 'additionalProperties', 'definitions', '$defs']);
-
-/**
- * A select-everything schema (dt-core's companions: reg, interrupts, clocks, ...) whose rules are
- * all about properties it names cannot fail on a node that has none of them, so it need not run there.
- */
-function triggersOf(schema: JsonObject): { triggers?: { names: Set<string>; patterns: RegExp[] } } {
-  if (Object.keys(schema).some((k) => !PROPERTY_ONLY.has(k))) return {};
-  if (schema['additionalProperties'] !== undefined && schema['additionalProperties'] !== true) return {};
-  const names = new Set<string>();
-  for (const k of ['properties', 'dependentRequired', 'dependentSchemas'] as const) {
-    const m = schema[k];
-    if (isObject(m)) for (const n of Object.keys(m)) if (n !== '$nodename') names.add(n);
-  }
-  const patterns: RegExp[] = [];
-  const pp = schema['patternProperties'];
-  if (isObject(pp)) for (const p of Object.keys(pp)) patterns.push(new RegExp(p));
-  return { triggers: { names, patterns } };
-}
-
-function triggered(t: { names: ReadonlySet<string>; patterns: readonly RegExp[] }, inst: NodeInstance): boolean {
-  for (const k in inst) {
-    if (t.names.has(k)) return true;
-    for (const re of t.patterns) if (re.test(k)) return true;
-  }
-  return false;
-}
-
-/** Every property name a schema defines, following its references (types.yaml aside). */
-function knownProperties(schema: JsonObject, resolve: (ref: string) => Json | undefined): Set<string> {
-  const out = new Set<string>();
-  const seen = new Set<Json>();
-  const walk = (s: Json | undefined, depth: number): void => {
-    if (depth > 32 || s === undefined || seen.has(s)) return;
-    if (Array.isArray(s)) {
-      for (const e of s) walk(e, depth + 1);
-      return;
-    }
-    if (!isObject(s)) return;
-    seen.add(s);
-    for (const [k, v] of Object.entries(s)) {
-      if (k === 'properties' && isObject(v)) for (const name of Object.keys(v)) out.add(name);
-      if (k === '$ref' && typeof v === 'string' && !v.includes('/types.yaml#')) walk(resolve(v), depth + 1);
-      else if (k !== 'const' && k !== 'enum') walk(v, depth + 1);
-    }
-  };
-  walk(schema, 0);
-  return out;
-}
-
-function pointer(doc: Json | undefined, fragment: string): Json | undefined {
-  let cur = doc;
-  for (const raw of fragment.split('/').slice(1)) {
-    const seg = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-    if (Array.isArray(cur)) cur = cur[Number(seg)];
-    else if (isObject(cur)) cur = cur[seg];
-    else return undefined;
-  }
-  return cur;
+  triggers?: Triggers;
 }
 
 export class BindingSet {
   readonly schemas: readonly BindingSchema[];
   private readonly ajv: Ajv2019;
-  private readonly compiled: Compiled[] = [];
   private readonly byCompatible = new Map<string, Compiled>();
   private readonly documented = new Map<string, BindingSchema>();
+  /** Every compatible any binding names, nested ones (an ITS in the GIC binding) included. */
+  private readonly anywhere = new Set<string>();
   private readonly always: Compiled[] = [];
   private readonly types: PropTypeTable;
   private readonly branchCache = new WeakMap<object, ValidateFunction>();
@@ -149,6 +76,7 @@ export class BindingSet {
       allowUnionTypes: true,
       unicodeRegExp: false,
       validateFormats: false,
+      validateSchema: false,
     });
     this.ajv.addVocabulary(['select']);
 
@@ -178,6 +106,7 @@ export class BindingSet {
       const props = schema['properties'];
       const compatibles = new Set<string>();
       if (isObject(props)) compatiblesIn(props['compatible'], compatibles);
+      nestedCompatibles(schema, this.anywhere);
       const select = schema['select'];
       const selectedBy: BindingSchema['selectedBy'] =
         select === true ? 'always' : select !== undefined && select !== false ? 'select' : select === undefined && compatibles.size > 0 ? 'compatible' : 'reference';
@@ -210,7 +139,6 @@ export class BindingSet {
         ...(selectFn ? { select: selectFn } : {}),
         ...(select === true ? triggersOf(schema) : {}),
       };
-      this.compiled.push(c);
       if (c.always) this.always.push(c);
       const specific = compatibles.size > 1 ? [...compatibles].filter((x) => !GENERIC_COMPATIBLES.has(x)) : [...compatibles];
       for (const compat of specific) {
@@ -297,7 +225,7 @@ export class BindingSet {
     const { list, matched } = this.selected(inst);
     for (const c of list) this.run(c, node, inst, out);
     const compat = inst['compatible'];
-    if (opts.unmatched && !matched && Array.isArray(compat)) {
+    if (opts.unmatched && !matched && Array.isArray(compat) && !compat.some((c) => typeof c === 'string' && this.anywhere.has(c))) {
       out.push({
         path: node.path,
         property: 'compatible',

@@ -95,3 +95,11 @@ test('a schema directory with a binding of its own validates with it', () => {
     assert.equal(b.schemaFor('acme,widget')?.relPath, 'acme/widget.yaml');
   }, true);
 });
+
+test('a keyword with a value JSON Schema does not allow is refused', () => {
+  rejects({ 'acme/widget.yaml': widget({ req: 'required: reg\n' }) }, /widget\.yaml: does not follow .*: required: must be array/);
+  rejects(
+    { 'acme/widget.yaml': widget({ props: 'properties:\n  compatible:\n    const: acme,widget\n  reg:\n    maxItems: many\n' }) },
+    /properties\/reg\/maxItems: must be integer/,
+  );
+});

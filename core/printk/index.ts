@@ -1,0 +1,2 @@
+// core/printk: the kernel log.
+export * from './printk';
