@@ -16,3 +16,4 @@ export { FdtEditor, FDT_ERR, fdtStrerror } from './fdt-edit';
 export * from './of';
 export * from './of-address';
 export * from './of-irq';
+export * from './dts';

@@ -100,10 +100,10 @@ export function hvcName(n: number): string {
 export const Smccc = {
   /** Fast, SMC64, owner VENDOR_HYP (6), class HYPERCALL (bits 15:14 = 0b10): OR the hypercall number. */
   GUNYAH_HVC_BASE: 0xc6008000,
-  /** Vendor-hyp service calls: fast SMC32, owner 6, class 0b11. */
-  VENDOR_HYP_CALL_COUNT: 0x86003f00,
-  VENDOR_HYP_CALL_UID: 0x86003f01,
-  VENDOR_HYP_REVISION: 0x86003f03,
+  /** Vendor-hyp service calls: fast SMC32, owner 6, class 0b11 (bits 15:14), function 0x3F0n. */
+  VENDOR_HYP_CALL_COUNT: 0x8600ff00,
+  VENDOR_HYP_CALL_UID: 0x8600ff01,
+  VENDOR_HYP_REVISION: 0x8600ff03,
   /** Arm architecture calls (owner 0). */
   VERSION: 0x80000000,
   ARCH_FEATURES: 0x80000001,

@@ -148,11 +148,11 @@ export class Dispatcher {
         }
         if (cls === 3) {
           if (!fast || smc64) return this.unknown(r);
-          if (func === 0x3f01) {
+          if ((func & 0x3fff) === 0x3f01) {
             for (let i = 0; i < 4; i++) setWords(r, i, GUNYAH_UID[i]!, 0);
             return true;
           }
-          if (func === 0x3f03) {
+          if ((func & 0x3fff) === 0x3f03) {
             setBig(r, 0, HYP_API_INFO);
             return true;
           }

@@ -15,8 +15,8 @@ export class GicCpu {
   private readonly activeStack: IrqState[] = [];
   /** PSTATE.I: IRQs masked. Reset state is masked, as on hardware (spec §10 power-on). */
   masked = true;
-  /** GICR_WAKER.ProcessorSleep. */
-  sleep = true;
+  /** GICR_WAKER.ProcessorSleep: initially clear, as in Gunyah's vGIC (no effect on delivery). */
+  sleep = false;
   /** A deliverable interrupt exists (ignoring PSTATE.I). */
   line = false;
 

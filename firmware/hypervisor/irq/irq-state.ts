@@ -42,7 +42,9 @@ export class IrqState {
     public cfgEdge: boolean,
   ) {}
 
+  /** Pending: the edge latch, or for level interrupts the software latch or a still-asserted source. */
   get pending(): boolean {
-    return this.cfgEdge ? this.edge : this.level || this.swPend;
+    if (this.cfgEdge) return this.edge;
+    return this.swPend || (this.level && (this.source === null || this.source.checkPending()));
   }
 }

@@ -147,3 +147,41 @@ export function signal<T = void>(): { promise: Promise<T>; fire: (v: T) => void 
   const promise = new Promise<T>((r) => (fire = r));
   return { promise, fire };
 }
+
+/** Run `body` as the root VM program to completion; an assertion failing inside fails the run. */
+export async function runRoot(body: (cpu: GuestCpu, env: BootEnv, r: Rig) => Promise<void>, opts: RigOptions = {}): Promise<Rig> {
+  let finished = false;
+  const holder: { r?: Rig } = {};
+  const r = rig(async (cpu, env) => {
+    await body(cpu, env, holder.r!);
+    finished = true;
+  }, opts);
+  holder.r = r;
+  await r.machine.runUntilQuiescent();
+  if (!finished) throw new Error('the root program did not finish');
+  return r;
+}
+
+/** x0 of a call as a signed error code. */
+export async function err(cpu: GuestCpu, n: number, ...args: (bigint | number)[]): Promise<number> {
+  return (await hypercall(cpu, n, ...args)).error;
+}
+
+/** Whether INTID `intid` is pending in the caller's vGIC distributor (GICD_ISPENDR). */
+export async function isPending(cpu: GuestCpu, env: BootEnv, intid: number): Promise<boolean> {
+  const v = await cpu.mmioRead(env.gicd_base + 0x200n + BigInt(Math.floor(intid / 32) * 4), 4);
+  return ((v >> BigInt(intid % 32)) & 1n) === 1n;
+}
+
+/** Configure an SPI of the caller's distributor as edge (true) or level (false). */
+export async function setEdge(cpu: GuestCpu, env: BootEnv, intid: number, edge: boolean): Promise<void> {
+  const off = env.gicd_base + 0xc00n + BigInt(Math.floor(intid / 16) * 4);
+  const bit = 2n << BigInt(2 * (intid % 16));
+  const cur = await cpu.mmioRead(off, 4);
+  await cpu.mmioWrite(off, 4, edge ? cur | bit : cur & ~bit);
+}
+
+/** Clear a pending SPI (GICD_ICPENDR). */
+export async function clearPending(cpu: GuestCpu, env: BootEnv, intid: number): Promise<void> {
+  await cpu.mmioWrite(env.gicd_base + 0x280n + BigInt(Math.floor(intid / 32) * 4), 4, 1n << BigInt(intid % 32));
+}
