@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FdtReader, parseFdt, toFdt, type FdtVisitor } from '../dt';
+import { FdtReader, parseFdt, toDts, toFdt, type FdtVisitor } from '../dt';
 import { bigTree } from './dt-gen';
 import { nsPerOp, printTable, type Row } from './table';
 
@@ -91,6 +91,7 @@ export default async function run(): Promise<Row[]> {
       measure('walk only (FdtReader.walk)', () => void walkOnly(bytes));
       measure('parseFdt (full tree)', () => void parseFdt(bytes));
       measure('toFdt', () => void toFdt(tree));
+      measure('toDts (dtc -O dts text)', () => void toDts(tree));
     }
     printTable(rows);
     return rows;

@@ -15,7 +15,6 @@ export interface ToDtsOptions {
   dialect?: '1.6' | '1.7';
 }
 
-const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** C's isprint in the "C" locale, plus NUL and the escapable controls: what dtc calls a string byte. */
 function isStringByte(c: number): boolean {
@@ -39,76 +38,160 @@ export function guessValueType(v: Uint8Array): Guess {
   return 'bytes';
 }
 
-const ESCAPES: Record<number, string> = {
-  7: '\\a',
-  8: '\\b',
-  9: '\\t',
-  10: '\\n',
-  11: '\\v',
-  12: '\\f',
-  13: '\\r',
-  0x5c: '\\\\',
-  0x22: '\\"',
-  0: '\\0',
-};
+/** dtc's escapes inside a quoted string (write_propval_string). */
+const ESCAPES: Array<string | undefined> = [];
+ESCAPES[7] = '\\a';
+ESCAPES[8] = '\\b';
+ESCAPES[9] = '\\t';
+ESCAPES[10] = '\\n';
+ESCAPES[11] = '\\v';
+ESCAPES[12] = '\\f';
+ESCAPES[13] = '\\r';
+ESCAPES[0x5c] = '\\\\';
+ESCAPES[0x22] = '\\"';
+ESCAPES[0] = '\\0';
 
-/** write_propval_string: bytes [start, end) quoted, the final NUL at `end` not printed. */
-function quoted(v: Uint8Array, start: number, end: number): string {
-  let s = '"';
-  for (let i = start; i < end; i++) {
-    const c = v[i]!;
-    const esc = ESCAPES[c];
-    if (esc !== undefined) s += esc;
-    else if (c >= 0x20 && c <= 0x7e) s += String.fromCharCode(c);
-    // unreachable for guessed strings; dtc prints the (signed, sign-extended) char with %02x
-    else s += `\\x${(c >= 0x80 ? (0xffffff00 | c) >>> 0 : c).toString(16).padStart(2, '0')}`;
+const HEX = '0123456789abcdef';
+const utf8 = new TextEncoder();
+
+/** The output, built as bytes (ASCII text plus UTF-8 names) and decoded once at the end. */
+class TextSink {
+  buf = new Uint8Array(1 << 16);
+  n = 0;
+
+  ensure(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.n + k) cap *= 2;
+    const grown = new Uint8Array(cap);
+    grown.set(this.buf.subarray(0, this.n));
+    this.buf = grown;
   }
-  return `${s}"`;
-}
 
-function cells(v: Uint8Array): string {
-  const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
-  let s = '<';
-  for (let i = 0; i < v.length; i += 4) {
-    const c = dv.getUint32(i);
-    if (i > 0) s += ' ';
-    s += c < 16 ? `0x0${c.toString(16)}` : `0x${c.toString(16)}`;
-  }
-  return `${s}>`;
-}
-
-function bytes(v: Uint8Array): string {
-  let s = '[';
-  for (let i = 0; i < v.length; i++) {
-    if (i > 0) s += ' ';
-    s += HEX2[v[i]!]!;
-  }
-  return `${s}]`;
-}
-
-function stringList17(v: Uint8Array): string {
-  const parts: string[] = [];
-  let start = 0;
-  for (let i = 0; i < v.length; i++) {
-    if (v[i] === 0) {
-      parts.push(quoted(v, start, i));
-      start = i + 1;
+  /** Text that is ASCII, or UTF-8 encoded when it is not. */
+  text(s: string): void {
+    this.ensure(s.length * 3);
+    const buf = this.buf;
+    let n = this.n;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        n = this.n + utf8.encodeInto(s, buf.subarray(this.n)).written;
+        break;
+      }
+      buf[n++] = c;
     }
+    this.n = n;
   }
-  return parts.join(', ');
+
+  byte(c: number): void {
+    this.ensure(1);
+    this.buf[this.n++] = c;
+  }
+
+  tabs(k: number): void {
+    this.ensure(k);
+    this.buf.fill(9, this.n, this.n + k);
+    this.n += k;
+  }
+
+  /** write_propval_string: bytes [start, end) of v quoted, escapes as dtc prints them. */
+  quoted(v: Uint8Array, start: number, end: number): void {
+    this.ensure((end - start) * 4 + 2);
+    const buf = this.buf;
+    let n = this.n;
+    buf[n++] = 0x22;
+    for (let i = start; i < end; i++) {
+      const c = v[i]!;
+      const esc = ESCAPES[c];
+      if (esc !== undefined) {
+        buf[n++] = 0x5c;
+        buf[n++] = esc.charCodeAt(1);
+      } else if (c >= 0x20 && c <= 0x7e) {
+        buf[n++] = c;
+      } else {
+        // unreachable for guessed strings; dtc prints the (signed, sign-extended) char with %02x
+        this.n = n;
+        this.text(`\\x${(c >= 0x80 ? (0xffffff00 | c) >>> 0 : c).toString(16).padStart(2, '0')}`);
+        n = this.n;
+      }
+    }
+    buf[n++] = 0x22;
+    this.n = n;
+  }
+
+  /** `<0x01 0xdeadbeef>`: cells printed with %02x. */
+  cells(v: Uint8Array): void {
+    this.ensure((v.length / 4) * 11 + 2);
+    const buf = this.buf;
+    let n = this.n;
+    buf[n++] = 0x3c;
+    for (let i = 0; i < v.length; i += 4) {
+      if (i > 0) buf[n++] = 0x20;
+      buf[n++] = 0x30;
+      buf[n++] = 0x78;
+      const c = ((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0;
+      let digits = 8;
+      while (digits > 2 && (c >>> ((digits - 1) * 4)) === 0) digits--;
+      for (let d = digits - 1; d >= 0; d--) buf[n++] = HEX.charCodeAt((c >>> (d * 4)) & 15);
+    }
+    buf[n++] = 0x3e;
+    this.n = n;
+  }
+
+  /** `[01 02 ff]`. */
+  bytes(v: Uint8Array): void {
+    this.ensure(v.length * 3 + 2);
+    const buf = this.buf;
+    let n = this.n;
+    buf[n++] = 0x5b;
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) buf[n++] = 0x20;
+      buf[n++] = HEX.charCodeAt(v[i]! >> 4);
+      buf[n++] = HEX.charCodeAt(v[i]! & 15);
+    }
+    buf[n++] = 0x5d;
+    this.n = n;
+  }
+
+  /** The text after a property's name: `;` for an empty value, else ` = <value>;`. */
+  value(v: Uint8Array, dialect: '1.6' | '1.7'): void {
+    if (v.length === 0) return this.text(';');
+    this.text(' = ');
+    switch (guessValueType(v)) {
+      case 'string':
+        if (dialect === '1.7') {
+          // dtc 1.7 marks each string of a list: "a", "b"
+          let start = 0;
+          for (let i = 0; i < v.length; i++) {
+            if (v[i] !== 0) continue;
+            if (start > 0) this.text(', ');
+            this.quoted(v, start, i);
+            start = i + 1;
+          }
+        } else {
+          this.quoted(v, 0, v.length - 1);
+        }
+        break;
+      case 'cells':
+        this.cells(v);
+        break;
+      default:
+        this.bytes(v);
+    }
+    this.byte(0x3b);
+  }
+
+  toString(): string {
+    return new TextDecoder().decode(this.buf.subarray(0, this.n));
+  }
 }
 
 /** The text after a property's name: `;` for an empty value, else ` = <value>;`. */
 export function propertyValueText(v: Uint8Array, dialect: '1.6' | '1.7' = '1.6'): string {
-  if (v.length === 0) return ';';
-  switch (guessValueType(v)) {
-    case 'string':
-      return ` = ${dialect === '1.7' ? stringList17(v) : quoted(v, 0, v.length - 1)};`;
-    case 'cells':
-      return ` = ${cells(v)};`;
-    default:
-      return ` = ${bytes(v)};`;
-  }
+  const out = new TextSink();
+  out.value(v, dialect);
+  return out.toString();
 }
 
 function labelPrefix(labels: readonly string[]): string {
@@ -156,38 +239,47 @@ export function toDts(tree: DeviceTree, opts: ToDtsOptions = {}): string {
   const sort = opts.sort ?? false;
   const dialect = opts.dialect ?? '1.6';
   const dropNames = namesAreStrings(tree);
-  const out: string[] = ['/dts-v1/;\n\n'];
+  const out = new TextSink();
+  out.text('/dts-v1/;\n\n');
   const rsv = sort ? [...tree.memReserve].sort(compareReserve) : tree.memReserve;
   for (const r of rsv) {
-    out.push(`${labelPrefix(r.labels ?? [])}/memreserve/\t0x${r.address.toString(16).padStart(16, '0')} 0x${r.size.toString(16).padStart(16, '0')};\n`);
+    out.text(`${labelPrefix(r.labels ?? [])}/memreserve/\t0x${r.address.toString(16).padStart(16, '0')} 0x${r.size.toString(16).padStart(16, '0')};\n`);
   }
 
-  // Depth-first without recursion: [node, depth, next child index] frames.
-  const tabs = (n: number) => '\t'.repeat(n);
   const kids = (n: DtNode) => (sort ? byName(n.children) : n.children);
   const open = (n: DtNode, depth: number) => {
-    out.push(`${tabs(depth)}${labelPrefix(n.readLabels())}${n.name === '' && !n.parent ? '/' : n.name} {\n`);
+    out.tabs(depth);
+    const labels = n.readLabels();
+    if (labels.length > 0) out.text(labelPrefix(labels));
+    out.text(n.name === '' && !n.parent ? '/' : n.name);
+    out.text(' {\n');
     const props = sort ? byName(n.properties) : n.properties;
-    const pre = tabs(depth + 1);
     for (const p of props) {
       if (dropNames && isRedundantName(n, p)) continue;
-      out.push(`${pre}${labelPrefix(p.readLabels())}${p.name}${propertyValueText(p.value, dialect)}\n`);
+      out.tabs(depth + 1);
+      const pl = p.readLabels();
+      if (pl.length > 0) out.text(labelPrefix(pl));
+      out.text(p.name);
+      out.value(p.value, dialect);
+      out.byte(10);
     }
   };
-  const stack: Array<{ node: DtNode; children: readonly DtNode[]; next: number }> = [];
+  // Depth-first without recursion, so that a deep tree cannot overflow the stack.
+  const stack: Array<{ children: readonly DtNode[]; next: number }> = [];
   open(tree.root, 0);
-  stack.push({ node: tree.root, children: kids(tree.root), next: 0 });
+  stack.push({ children: kids(tree.root), next: 0 });
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (top.next < top.children.length) {
       const child = top.children[top.next++]!;
-      out.push('\n');
+      out.byte(10);
       open(child, stack.length);
-      stack.push({ node: child, children: kids(child), next: 0 });
+      stack.push({ children: kids(child), next: 0 });
     } else {
       stack.pop();
-      out.push(`${tabs(stack.length)}};\n`);
+      out.tabs(stack.length);
+      out.text('};\n');
     }
   }
-  return out.join('');
+  return out.toString();
 }

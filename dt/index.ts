@@ -16,4 +16,5 @@ export { FdtEditor, FDT_ERR, fdtStrerror } from './fdt-edit';
 export * from './of';
 export * from './of-address';
 export * from './of-irq';
+export * from './fdt-json';
 export * from './dts';

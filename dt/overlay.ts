@@ -15,6 +15,8 @@ export interface OverlayOptions {
   limits?: Partial<FdtLimits>;
   /** Names for error messages (file names), one per overlay. */
   names?: readonly string[];
+  /** The base's name in error messages. Default "base". */
+  baseName?: string;
 }
 
 /** A libfdt failure inside one overlay: the code, what was being done, and where in the overlay. */
@@ -239,7 +241,7 @@ export function applyOverlayFdt(base: Uint8Array, overlays: readonly Uint8Array[
   try {
     parseFdt(base, readOpts);
   } catch (e) {
-    if (e instanceof DtbError) throw new DtbError(`base: ${e.message.replace(/ \(at byte offset \d+\)$/, '')}`, e.offset);
+    if (e instanceof DtbError) throw new DtbError(`${opts.baseName ?? 'base'}: ${e.message.replace(/ \(at byte offset \d+\)$/, '')}`, e.offset);
     throw e;
   }
   const fdt = FdtEditor.open(base);

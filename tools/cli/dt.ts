@@ -2,11 +2,15 @@
 import { Command } from 'commander';
 import { registerCheck } from './dt/check';
 import { registerCompile } from './dt/compile';
+import { registerDecompile } from './dt/decompile';
+import { registerGet } from './dt/get';
+import { registerJson } from './dt/json';
+import { registerOverlay } from './dt/overlay';
 
 type Register = (dt: Command) => void;
 
 /** Subcommand registrations; each command file appends itself here. */
-const subcommands: Register[] = [registerCheck, registerCompile];
+const subcommands: Register[] = [registerCompile, registerDecompile, registerOverlay, registerGet, registerJson, registerCheck];
 
 export function registerDt(program: Command): void {
   const dt = program.command('dt').description('device-tree tools: decompile, compile, overlay, get, json, check');
