@@ -74,9 +74,12 @@ export class ClockImpl {
     return this.addTimer(this.now() + Math.max(0, ns), fn);
   }
 
-  /** Cancel a timer; false when it already ran or was cancelled. */
+  /** Cancel a timer; false when it already ran or was cancelled. The device is reprogrammed when it was next. */
   cancel(t: TimerHandle): boolean {
-    return this.timers.remove(t);
+    const wasNext = this.timers.peek() === t;
+    const removed = this.timers.remove(t);
+    if (removed && wasNext) this.reprogram();
+    return removed;
   }
 
   get pendingTimers(): number {

@@ -1,0 +1,2 @@
+// drivers/mailbox: the Gunyah message-queue mailbox controller.
+export * from './gunyah-msgq';
