@@ -24,3 +24,4 @@ export { CSPACE_MAX_CAPS, CAP_TABLE_SLOTS, type CapIdScheme } from './objects/cs
 export { MSGQUEUE_MAX_QUEUE_DEPTH, MSGQUEUE_MAX_MAX_MSG_SIZE, THRESHOLD_UNCHANGED, THRESHOLD_MAXIMUM, DELAY_UNCHANGED } from './ipc/msgqueue';
 export * as costs from './costs';
 export { hypercall, smccc, gicInit, gicEnable, type HvcResult, type GicFrames } from './guest/hypercall';
+export * from './native-app/index';

@@ -3,8 +3,31 @@
 // placement hosts.
 export * from './device';
 export * from './guest-memory';
-export * from './virtio/virtio-abi';
+export {
+  VirtioMmio,
+  VIRTIO_MMIO_MAGIC,
+  VIRTIO_MMIO_VERSION,
+  VIRTIO_MMIO_WINDOW,
+  VIRTIO_MMIO_INT_VRING,
+  VIRTIO_MMIO_INT_CONFIG,
+  VirtioStatus,
+  VirtioFeature,
+  VirtioDeviceId,
+  VirtioConsoleFeature,
+  VirtioConsoleConfig,
+  VIRTIO_CONSOLE_RX,
+  VIRTIO_CONSOLE_TX,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
+  VIRTQ_USED_F_NO_NOTIFY,
+  VIRTQ_MAX_SIZE,
+  bit,
+  vringNeedEvent,
+} from '../../drivers/virtio/index';
 export * from './virtio/virtqueue';
 export * from './virtio/virtio-device';
 export * from './virtio/virtio-mmio';
 export * from './virtio/virtio-console';
+export * from './native/native-app-entry';

@@ -3,7 +3,7 @@
 // Offers the console size (F_SIZE) and emergency write (F_EMERG_WRITE). Host input the guest has no
 // buffers for yet waits in a bounded buffer; what does not fit is refused (the caller sees how much
 // was accepted).
-import { bit, VIRTIO_CONSOLE_RX, VIRTIO_CONSOLE_TX, VirtioConsoleConfig as C, VirtioConsoleFeature, VirtioDeviceId, VirtioFeature } from './virtio-abi';
+import { bit, VIRTIO_CONSOLE_RX, VIRTIO_CONSOLE_TX, VirtioConsoleConfig as C, VirtioConsoleFeature, VirtioDeviceId, VirtioFeature } from '../../../drivers/virtio/index';
 import { BYTE_COST_NS, CHAIN_COST_NS, type VirtioContext, type VirtioDeviceType } from './virtio-device';
 import { SplitQueue } from './virtqueue';
 import { VirtioMmioDevice } from './virtio-mmio';

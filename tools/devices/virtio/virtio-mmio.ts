@@ -14,7 +14,7 @@ import {
   VirtioFeature,
   VirtioMmio as R,
   VirtioStatus as S,
-} from './virtio-abi';
+} from '../../../drivers/virtio/index';
 import type { VirtioContext, VirtioDeviceType } from './virtio-device';
 import { SplitQueue, VirtqueueError } from './virtqueue';
 

@@ -15,7 +15,7 @@ import {
   VIRTQ_MAX_SIZE,
   VIRTQ_USED_ALIGN,
   vringNeedEvent,
-} from './virtio-abi';
+} from '../../../drivers/virtio/index';
 
 /** A guest-built structure the device cannot accept. */
 export class VirtqueueError extends Error {

@@ -1,8 +1,7 @@
-// Wire facts of virtio 1.2 used by the devices and the guest driver: the virtio-mmio register layout
-// (§4.2.2, Linux include/uapi/linux/virtio_mmio.h), device status bits (§2.1), reserved feature bits
-// (§6), split virtqueue layout and flags (§2.7, virtio_ring.h) and the console device (§5.3).
-// Shared by tools/devices (the device side) and drivers/virtio (which keeps its own copy: drivers/
-// may not import tools/; tests check the two agree).
+// Wire facts of virtio 1.2 (the uapi headers, as Linux's include/uapi/linux/virtio_*.h): the
+// virtio-mmio register layout (§4.2.2, virtio_mmio.h), device status bits (§2.1), reserved feature
+// bits (§6), the split virtqueue layout and flags (§2.7, virtio_ring.h) and the console device (§5.3).
+// The guest driver here and the device emulators in tools/devices both use this one copy.
 
 /** virtio-mmio register offsets (version 2, "modern"; all little-endian, 32-bit accesses). */
 export const VirtioMmio = {
