@@ -253,7 +253,8 @@ export class Scheduler {
     while (v.executing && v.ctx === ctx && v.conts.length > 0) {
       const c = v.conts.shift()!;
       if (c.op && !(c.op as (r: () => void) => boolean)(c.resolve)) return;
-      c.resolve();
+      if (c.vmmio) (c.resolve as (x: bigint) => void)(v.vmmioResult);
+      else c.resolve();
     }
   }
 

@@ -40,6 +40,8 @@ export interface Continuation {
    */
   op: ((resolve: () => void) => boolean) | null;
   resolve: () => void;
+  /** Settle with the VMM's answer to a VMMIO read (the pending load's value). */
+  vmmio?: true;
 }
 
 /** Timer-driven PPI source: asserted while CNTVCT >= CVAL and the timer is enabled. */
