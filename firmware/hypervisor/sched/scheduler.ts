@@ -222,6 +222,7 @@ export class Scheduler {
     v.executing = true;
     this.executingSet.add(v);
     this.hv.machine.beginExecution();
+    if (v.timerDeadline <= v.pcpu!.localTime) v.fireTimer();
     const ctx = v.ctx;
     let did = false;
     const wfiWake = v.wfiWaiters.length > 0 && v.gic.line;
@@ -318,6 +319,7 @@ export class Scheduler {
     // Calls made by an IRQ vector complete in place: the handler is synchronous code.
     if (v.inVector) return RESOLVED;
     const p = v.pcpu!;
+    if (v.timerDeadline <= p.localTime) v.fireTimer();
     if (p.localTime >= p.quantumEnd || v.syncRequested || p.needResched) {
       v.syncRequested = false;
       return this.yieldCpu(v);
@@ -344,7 +346,20 @@ export class Scheduler {
     if (!v.executing) return;
     v.executing = false;
     this.executingSet.delete(v);
+    if (v.timerDeadline !== Infinity) this.armTimer(v);
     this.hv.machine.endExecution();
+  }
+
+  /** Keep one timer event queued for `v`'s deadline while it is not executing. */
+  armTimer(v: Vcpu): void {
+    const d = v.timerDeadline;
+    if (d === Infinity || v.timerAsserted || d >= v.timerArmedAt) return;
+    v.timerArmedAt = d;
+    this.hv.machine.at(d, () => {
+      if (v.timerArmedAt === d) v.timerArmedAt = Infinity;
+      if (v.timerDeadline <= this.hv.machine.now) v.fireTimer();
+      else this.armTimer(v);
+    });
   }
 
   /** `v` waits (WFI, idle, suspend, VMMIO exit): it leaves its CPU. */
