@@ -192,6 +192,9 @@ export class Scheduler {
 
   /** The vGIC raised `v`'s interrupt line. */
   irqLineRaised(v: Vcpu): void {
+    // A vcpu_run caller with an interrupt to take gets control back at its target's next
+    // preemption point (vcpu_run returns READY).
+    if (v.runTarget && v.pcpu && v.gic.masked === false) v.pcpu.needResched = true;
     if (v.vstate !== VState.BLOCKED) return;
     const r = v.blockReason;
     const wakes = r === 'wfi' || r === 'suspend' ? v.gic.line : r === 'idle' ? v.gic.irqReady : false;
