@@ -4,45 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { E, Errno, startKernel } from '../../core/index';
-import { GunyahRm, RM_MSG, RM_NOTIF, RmError, rmErrorToErrno, rscMgrModule, type GunyahRmRegistry } from '../../drivers/virt/index';
-import { buildBoard } from '../core/helpers/board';
-import { FakeMachine } from '../core/helpers/fake-machine';
-import { FakeRm, RX_CAP, RX_SPI, TX_CAP, TX_SPI } from './helpers/fake-rm';
-
-/** A board with the RM node the RM's overlay adds (under /hypervisor). */
-function rmBoard() {
-  const t = buildBoard();
-  const hyp = t.root.addChild('hypervisor');
-  hyp.setStringList('compatible', ['qcom,gunyah-hypervisor-1.0', 'qcom,gunyah-hypervisor', 'simple-bus']);
-  hyp.setU32('#address-cells', 2);
-  hyp.setU32('#size-cells', 0);
-  const rpc = hyp.addChild(`qcom,resource-manager-rpc@${TX_CAP.toString(16).padStart(16, '0')}`);
-  rpc.setStringList('compatible', ['gunyah-resource-manager', 'qcom,resource-manager-1-0', 'qcom,resource-manager']);
-  rpc.setU64('reg', [TX_CAP, RX_CAP]);
-  rpc.setU32('interrupts', [0, TX_SPI, 1, 0, RX_SPI, 1]);
-  rpc.setU32('gunyah-ts,rpc-timeout-ms', 100);
-  return t;
-}
-
-/** A kernel whose hypervisor answers identify with `apiVersion`, with a fake RM behind the RM node. */
-async function setup(apiVersion = 1) {
-  const m = new FakeMachine();
-  m.hvcHandler = (cpu) => {
-    if (cpu.x[0] === 0x84000000n) cpu.x[0] = 0x10001n;
-    else if (cpu.x[0] === 0xc6008000n) {
-      cpu.x[0] = (1n << 15n) | BigInt(apiVersion);
-      cpu.x[1] = 0b1100110n;
-      cpu.x[2] = 0n;
-      cpu.x[3] = 0n;
-    } else cpu.x[0] = BigInt.asUintN(64, -1n);
-  };
-  const rm = new FakeRm(m);
-  rm.install();
-  const k = await startKernel(m.cpus[0]!, rmBoard(), { drivers: [rscMgrModule], validator: false });
-  const reg = k.get<GunyahRmRegistry>(GunyahRm);
-  return { m, k, rm, ghrm: reg.get() };
-}
+import { E, Errno } from '../../core/index';
+import { GunyahRm, RM_MSG, RM_NOTIF, RmError, rmErrorToErrno, type GunyahRmRegistry } from '../../drivers/virt/index';
+import { setupRm as setup } from './helpers/fake-rm-kernel';
 
 test('probe: the RM node binds, the link is registered; a wrong API version refuses to probe', async () => {
   const { k, ghrm } = await setup();

@@ -3,7 +3,7 @@
 // hypervisor's API version, brings up the msgq mailbox channel and the RPC client, and publishes the RM
 // for its consumers (console, VM manager) through the GunyahRm registry.
 import { BehaviorSubject, type Observable } from 'rxjs';
-import { inject, injectable } from 'inversify';
+import { inject, injectable, multiInject, optional } from 'inversify';
 import {
   Clock,
   Errno,
@@ -56,6 +56,16 @@ export class GhRm {
   }
 }
 
+/**
+ * A driver that lives on an RM link (the "gh_rsc_mgr bus" devices of Linux v5: console, VM manager),
+ * contributed by multi-injection. Probed once the link is up; the returned function undoes it.
+ */
+export const GunyahRmClient = Symbol('GunyahRmClient');
+export interface GunyahRmClient {
+  readonly name: string;
+  probe(rm: GhRm, dev: PlatformDevice): Promise<() => Promise<void> | void>;
+}
+
 /** The RMs the kernel has (normally one), for drivers that need one. */
 export const GunyahRm = Symbol('GunyahRm');
 export type GunyahRm = GunyahRmRegistry;
@@ -96,6 +106,7 @@ export class GhRsrcMgrDriver implements Driver {
     @inject(Clock) private readonly clock: ClockImpl,
     @inject(Printk) private readonly printk: PrintkImpl,
     @inject(GunyahRm) private readonly registry: GunyahRmRegistry,
+    @multiInject(GunyahRmClient) @optional() private readonly clients: readonly GunyahRmClient[] | undefined,
   ) {}
 
   async probe(dev: PlatformDevice): Promise<ProbeResult> {
@@ -126,5 +137,14 @@ export class GhRsrcMgrDriver implements Driver {
     dev.devmAdd('RM registration', () => this.registry.unregister(rm));
     dev.setDrvdata(rm);
     this.printk.info(`${this.name} ${dev.name}: Gunyah API v${id.apiVersion}, RM link on msgq tx 0x${txCap.toString(16)} rx 0x${rxCap.toString(16)}`);
+    // The link's client drivers; one failing does not take the link down (an auxiliary device's probe).
+    for (const c of this.clients ?? []) {
+      try {
+        const undo = await c.probe(rm, dev);
+        dev.devmAdd(`RM client ${c.name}`, undo);
+      } catch (e) {
+        this.printk.err(`${this.name} ${dev.name}: ${c.name} failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
   }
 }
