@@ -1,6 +1,6 @@
 // A loaded set of bindings: schemas compiled once, selected per node by compatible or `select`, and run
 // over node instances; failures come back as violations.
-import Ajv2019 from 'ajv/dist/2019';
+import Ajv2019 from 'ajv/dist/2019.js';
 import type { ValidateFunction } from 'ajv';
 import type { DeviceTree, DtNode } from '../dt';
 import { BindingError } from './errors';

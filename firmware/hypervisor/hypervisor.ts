@@ -3,7 +3,7 @@
 // invariant checks). Guest code reaches it only through GuestCpu.
 import { Observable, Subject } from 'rxjs';
 import { GhError, HypervisorError } from './abi/errors';
-import { Access, PAGE_SIZE } from './abi/memory';
+import { Access, NUM_VMIDS, PAGE_SIZE } from './abi/memory';
 import { ObjectState, ObjectType } from './abi/objects';
 import { Dispatcher } from './hypercall/dispatcher';
 import { GIC_SPI_BASE } from './irq/irq-state';
@@ -33,6 +33,11 @@ export interface HypervisorOptions {
   gicrBase?: number;
   /** Heap of the root partition, from which objects are allocated (bounds hostile allocation). */
   rootHeapBytes?: number;
+  /**
+   * VMID width: 8 bits (256 VMIDs, what the hypervisor builds with) or 16 (ARMv8.1 VMID16, for
+   * machines with more VMs than that). Default 8.
+   */
+  vmidBits?: 8 | 16;
 }
 
 /** A platform-level event: a critical VM powered the device off, reset it, or crashed. */
@@ -72,6 +77,8 @@ export class Hypervisor {
   readonly gicrBase: number;
   readonly gicrStride = GICR_STRIDE;
   readonly capIdScheme: CapIdScheme;
+  /** VMIDs are 1..numVmids-1 (0 is reserved). */
+  readonly numVmids: number;
   /** The vCPU whose trap the hypervisor is handling (guest context), or null in event context. */
   cur: Vcpu | null = null;
   private readonly system = new Subject<SystemEvent>();
@@ -84,6 +91,7 @@ export class Hypervisor {
     options: HypervisorOptions = {},
   ) {
     this.capIdScheme = options.capIds ?? 'random';
+    this.numVmids = options.vmidBits === 16 ? 0x1_0000 : NUM_VMIDS;
     const bits = options.ipaBits ?? 36;
     if (!Number.isInteger(bits) || bits < 32 || bits > 48) throw new RangeError('ipaBits must be an integer in 32..48');
     this.ipaLimit = 2 ** bits;
@@ -129,7 +137,9 @@ export class Hypervisor {
     this.machine.at(this.localNow(), fn);
   }
 
+  /** virq_assert: an unbound source does nothing (VIRQ_NOT_BOUND), a bound one asserts later. */
   virqAssert(source: VirqSource, edgeOnly: boolean): void {
+    if (!source.vic) return;
     this.defer(() => {
       if (Vic.assert(source, edgeOnly) === GhError.OK && this.trace.enabled) {
         const vic = source.vic!;
@@ -140,6 +150,7 @@ export class Hypervisor {
   }
 
   virqClear(source: VirqSource): void {
+    if (!source.vic) return;
     this.defer(() => Vic.clear(source));
   }
 
@@ -163,37 +174,47 @@ export class Hypervisor {
   // ---- guest memory ----
 
   /** Copy guest memory at `ipa` (the caller's stage 2; VA = IPA) into `dst`; ADDR_INVALID on a bad page. */
-  copyFromGuest(v: Vcpu, ipa: number, dst: Uint8Array): number {
-    return this.guestCopy(v, ipa, dst, false);
+  copyFromGuest(v: Vcpu, ipa: number, dst: Uint8Array, offset = 0, length = dst.length - offset): number {
+    return this.guestCopy(v, ipa, dst, offset, length, false);
   }
 
-  copyToGuest(v: Vcpu, ipa: number, src: Uint8Array): number {
-    return this.guestCopy(v, ipa, src, true);
+  copyToGuest(v: Vcpu, ipa: number, src: Uint8Array, offset = 0, length = src.length - offset): number {
+    return this.guestCopy(v, ipa, src, offset, length, true);
   }
 
-  private guestCopy(v: Vcpu, ipa: number, buf: Uint8Array, toGuest: boolean): number {
-    if (!Number.isSafeInteger(ipa + buf.length)) return GhError.ADDR_OVERFLOW;
+  private guestCopy(v: Vcpu, ipa: number, buf: Uint8Array, base: number, len: number, toGuest: boolean): number {
+    if (!Number.isSafeInteger(ipa + len)) return GhError.ADDR_OVERFLOW;
     const as = v.addrspace;
     if (!as) return GhError.ADDR_INVALID;
-    const need = toGuest ? Access.W : Access.R;
-    // Check every page before touching any (a failed copy changes nothing).
-    const pieces: { pa: number; off: number; n: number }[] = [];
-    for (let off = 0; off < buf.length; ) {
-      const a = ipa + off;
-      const i = as.s2.indexOf(a);
-      if (i < 0) return GhError.ADDR_INVALID;
-      const e = as.s2.valueAt(i);
-      if ((e.k & need) === 0) return GhError.ADDR_INVALID;
-      const n = Math.min(buf.length - off, as.s2.endAt(i) - a, PAGE_SIZE - (a % PAGE_SIZE));
-      const pa = e.pa + (a - as.s2.startAt(i));
-      if (!this.machine.mem.isRam(pa, n)) return GhError.ADDR_INVALID;
-      pieces.push({ pa, off, n });
-      off += n;
-    }
+    const s2 = as.s2;
     const mem = this.machine.mem;
-    for (const p of pieces) {
-      if (toGuest) mem.write(p.pa, buf, p.off, p.n);
-      else mem.read(p.pa, buf, p.off, p.n);
+    const need = toGuest ? Access.W : Access.R;
+    // Common case: one stage-2 range covers the whole buffer.
+    const i = s2.indexOf(ipa);
+    if (i >= 0 && ipa + len <= s2.endAt(i)) {
+      const e = s2.valueAt(i);
+      const pa = e.pa + (ipa - s2.startAt(i));
+      if ((e.k & need) === 0 || !mem.isRam(pa, len)) return GhError.ADDR_INVALID;
+      if (toGuest) mem.write(pa, buf, base, len);
+      else mem.read(pa, buf, base, len);
+      return GhError.OK;
+    }
+    // Otherwise check every page before touching any: a failed copy changes nothing.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let off = 0; off < len; ) {
+        const a = ipa + off;
+        const k = s2.indexOf(a);
+        if (k < 0) return GhError.ADDR_INVALID;
+        const e = s2.valueAt(k);
+        const n = Math.min(len - off, s2.endAt(k) - a, PAGE_SIZE - (a % PAGE_SIZE));
+        const pa = e.pa + (a - s2.startAt(k));
+        if ((e.k & need) === 0 || !mem.isRam(pa, n)) return GhError.ADDR_INVALID;
+        if (pass === 1) {
+          if (toGuest) mem.write(pa, buf, base + off, n);
+          else mem.read(pa, buf, base + off, n);
+        }
+        off += n;
+      }
     }
     return GhError.OK;
   }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exampleSources, formatViolation, loadBindings } from '../../bindings';
-import { haveCompileDts, haveDtc, treeFromDts } from './support';
+import { treeFromDts } from './support';
 
 const bindings = loadBindings();
 
@@ -27,32 +27,19 @@ test('every node binding has examples', () => {
   assert.deepEqual(without, []);
 });
 
-function checkAllExamples(): void {
+test('every example compiles with dt/ compileDts and validates cleanly', () => {
   let count = 0;
   for (const schema of bindings.schemas) {
     for (const ex of exampleSources(schema)) {
       const tree = treeFromDts(ex.dts);
-      const problems = bindings.validateTree(tree).map(formatViolation);
-      assert.deepEqual(problems, [], `${schema.relPath} example ${ex.index}`);
-      // The example exercises its own binding: something in it selects the schema.
+      assert.deepEqual(bindings.validateTree(tree).map(formatViolation), [], `${schema.relPath} example ${ex.index}`);
       count++;
     }
   }
-  assert.ok(count >= 30, `only ${count} examples`);
-}
-
-// TEMPORARY: compiles with the installed dtc while dt/ has no compileDts (treeFromDts switches to
-// compileDts by itself once dt/ exports it).
-test('every example compiles (dtc) and validates cleanly', { skip: haveCompileDts || !haveDtc ? (haveCompileDts ? 'covered by the compileDts test' : 'dtc is not installed') : false }, () => {
-  checkAllExamples();
+  assert.ok(count >= 45, `only ${count} examples`);
 });
 
-// The real check: examples compiled by this project's own DTS compiler.
-test('every example compiles with dt/ compileDts and validates cleanly', { skip: haveCompileDts ? false : "dt/ does not export compileDts yet (the dts helper's issue)" }, () => {
-  checkAllExamples();
-});
-
-test('each example is selected by the binding it illustrates', { skip: !haveCompileDts && !haveDtc ? 'no DTS compiler' : false }, () => {
+test('each example is selected by the binding it illustrates', () => {
   // A binding whose examples no node selects would pass them without checking anything.
   const unselected: string[] = [];
   for (const schema of bindings.schemas) {

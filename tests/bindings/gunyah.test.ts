@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatViolation, loadBindings } from '../../bindings';
 import type { DeviceTree } from '../../dt';
-import { build, flag, str, u32, u64, type Spec } from './support';
+import { readFileSync } from 'node:fs';
+import { build, flag, str, treeFromDts, u32, u64, type Spec } from './support';
 
 const bindings = loadBindings();
 const ID = (rel: string) => `http://devicetree.org/schemas/${rel}#`;
@@ -311,4 +312,14 @@ test('a VM description in a file of its own (the VMM reads it)', () => {
     `/: priority: -0x40 is less than the minimum of -0x3f (${ID('gunyah-ts/vm.yaml')}: properties/priority/minimum)`,
     `/: timeslice-us: 0x32 is less than the minimum of 0x64 (${ID('gunyah-ts/vm.yaml')}: properties/timeslice-us/items/0/minimum)`,
   ]);
+});
+
+test("ARCHITECTURE.md's example board description compiles and validates", () => {
+  const doc = readFileSync(new URL('../../ARCHITECTURE.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Board and VM descriptions'));
+  const m = /```dts\n([\s\S]*?)```/.exec(section);
+  assert.ok(m, 'no dts block in the Board and VM descriptions section');
+  const tree = treeFromDts(m[1]!);
+  assert.deepEqual(lines(tree), []);
+  assert.ok(bindings.schemasFor(tree, tree.root).some((x) => x.relPath === 'gunyah-ts/board.yaml'));
 });

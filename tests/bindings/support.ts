@@ -1,31 +1,18 @@
-// Test support: DTS/DTB to a tree, and the bindings under test.
-//
-// TEMPORARY until dt/ lands compileDts: DTS goes through the installed dtc, then dt/'s parseFdt.
-// treeFromDts prefers dt/'s compileDts as soon as dt/ exports it.
-import { execFileSync, spawnSync } from 'node:child_process';
+// Test support: DTS and DTB to a tree (this project's compiler and parser), and a terse tree builder.
+import { spawnSync } from 'node:child_process';
 import * as dt from '../../dt';
-import { parseFdt, type DeviceTree } from '../../dt';
+import { compileDts, parseFdt, type DeviceTree } from '../../dt';
 
-/** dt/dts's compileDts (on its branch, not yet on main): source in, `{ tree, plugin, warnings }` out. */
-type CompileDts = (src: string, opts?: { fileName?: string }) => { tree: DeviceTree };
-
-const dtApi = dt as unknown as Record<string, unknown>;
-export const haveCompileDts = typeof dtApi['compileDts'] === 'function';
-export const haveDtc = spawnSync('dtc', ['--version']).status === 0;
 export const haveQemu = spawnSync('qemu-system-aarch64', ['--version']).status === 0;
 
 export function treeFromDtb(blob: Uint8Array): DeviceTree {
   return parseFdt(blob);
 }
 
-/** DTS source to a tree: dt/'s compileDts when it exists, else dtc (tests skip without either). */
+/** DTS source to a tree, compiled by dt/dts's compileDts. */
 export function treeFromDts(src: string): DeviceTree {
-  if (haveCompileDts) return (dtApi['compileDts'] as CompileDts)(src).tree;
-  const blob = execFileSync('dtc', ['-q', '-I', 'dts', '-O', 'dtb', '-'], { input: src });
-  return treeFromDtb(new Uint8Array(blob));
+  return compileDts(src).tree;
 }
-
-export const canCompileDts = haveCompileDts || haveDtc;
 
 /** A tree described as nested objects: a Uint8Array is a property, an object a child node. */
 export interface Spec {

@@ -10,7 +10,7 @@ import type { Msgqueue } from '../ipc/msgqueue';
 import type { Vcpu } from '../vm/vcpu';
 import type { HvcEntry } from './dispatcher';
 import { cap, capInit, inInit } from './lookup';
-import { big, num, setBig, setWords, u32, type Regs } from './regs';
+import { num, setWords, u32, type Regs } from './regs';
 
 /** virq_t is a 32-bit type: the upper register half is ignored, an out-of-range number is invalid. */
 export function virqNumber(r: Regs, i: number): number {
@@ -45,16 +45,20 @@ const MQ = ObjectType.MSGQUEUE;
 function dbSend(_hv: Hypervisor, v: Vcpu, r: Regs): number {
   const db = cap<Doorbell>(v, r, 0, DB, Rights.doorbell.SEND);
   if (typeof db === 'number') return db;
-  setBig(r, 1, db.send(big(r, 1)));
+  db.send(r[2]!, r[3]!);
+  r[2] = db.oldLo;
+  r[3] = db.oldHi;
   return GhError.OK;
 }
 
 function dbReceive(_hv: Hypervisor, v: Vcpu, r: Regs): number {
   const db = cap<Doorbell>(v, r, 0, DB, Rights.doorbell.RECEIVE);
   if (typeof db === 'number') return db;
-  const res = db.receive(big(r, 1));
-  setBig(r, 1, res.old);
-  return res.err;
+  const err = db.receive(r[2]!, r[3]!);
+  if (err !== GhError.OK) return err;
+  r[2] = db.oldLo;
+  r[3] = db.oldHi;
+  return GhError.OK;
 }
 
 function dbReset(_hv: Hypervisor, v: Vcpu, r: Regs): number {
@@ -67,7 +71,7 @@ function dbReset(_hv: Hypervisor, v: Vcpu, r: Regs): number {
 function dbMask(_hv: Hypervisor, v: Vcpu, r: Regs): number {
   const db = cap<Doorbell>(v, r, 0, DB, Rights.doorbell.RECEIVE);
   if (typeof db === 'number') return db;
-  db.mask(big(r, 1), big(r, 2));
+  db.mask(r[2]!, r[3]!, r[4]!, r[5]!);
   return GhError.OK;
 }
 
@@ -78,10 +82,10 @@ function mqSend(hv: Hypervisor, v: Vcpu, r: Regs): number {
     return mq;
   }
   const size = num(r, 1);
-  const res = mq.send(v, size, num(r, 2), (u32(r, 3) & 1) !== 0);
-  if (res.err === GhError.OK) hv.sched.charge(v, size * MSGQ_COPY_NS_PER_BYTE);
-  setWords(r, 1, res.notFull ? 1 : 0, 0);
-  return res.err;
+  const err = mq.send(v, size, num(r, 2), (u32(r, 3) & 1) !== 0);
+  if (err === GhError.OK) hv.sched.charge(v, Math.ceil(size * MSGQ_COPY_NS_PER_BYTE));
+  setWords(r, 1, mq.notFull ? 1 : 0, 0);
+  return err;
 }
 
 function mqReceive(hv: Hypervisor, v: Vcpu, r: Regs): number {
@@ -91,11 +95,12 @@ function mqReceive(hv: Hypervisor, v: Vcpu, r: Regs): number {
     setWords(r, 2, 0, 0);
     return mq;
   }
-  const res = mq.receive(v, num(r, 1), num(r, 2));
-  if (res.err === GhError.OK) hv.sched.charge(v, res.size * MSGQ_COPY_NS_PER_BYTE);
-  setWords(r, 1, res.size, 0);
-  setWords(r, 2, res.notEmpty ? 1 : 0, 0);
-  return res.err;
+  const err = mq.receive(v, num(r, 1), num(r, 2));
+  const size = err === GhError.OK ? mq.lastSize : 0;
+  if (err === GhError.OK) hv.sched.charge(v, Math.ceil(size * MSGQ_COPY_NS_PER_BYTE));
+  setWords(r, 1, size, 0);
+  setWords(r, 2, mq.count !== 0 ? 1 : 0, 0);
+  return err;
 }
 
 function mqFlush(_hv: Hypervisor, v: Vcpu, r: Regs): number {

@@ -76,41 +76,50 @@ export class Msgqueue extends KObject {
     this.rcvSource.vic?.unbind(this.rcvSource);
   }
 
+  /** not_full after the last send. */
+  notFull = true;
+  /** Size of the last received message. */
+  lastSize = 0;
+
   /**
    * msgqueue_send. Unlike the snapshot's code (which drops a failed copy's error and reports OK
    * without queuing), a zero-length or oversized message is ARGUMENT_SIZE and an unreadable buffer
    * ADDR_INVALID, as the API documentation promises; nothing is queued in either case.
    */
-  send(v: Vcpu, size: number, addr: number, push: boolean): { err: number; notFull: boolean } {
-    if (this.count === this.depth) return { err: GhError.MSGQUEUE_FULL, notFull: false };
-    if (size === 0 || size > this.maxSize) return { err: GhError.ARGUMENT_SIZE, notFull: true };
-    const off = this.tail * this.maxSize;
-    const err = this.hv.copyFromGuest(v, addr, this.buf!.subarray(off, off + size));
-    if (err !== GhError.OK) return { err, notFull: true };
+  send(v: Vcpu, size: number, addr: number, push: boolean): number {
+    if (this.count === this.depth) {
+      this.notFull = false;
+      return GhError.MSGQUEUE_FULL;
+    }
+    this.notFull = true;
+    if (size === 0 || size > this.maxSize) return GhError.ARGUMENT_SIZE;
+    const err = this.hv.copyFromGuest(v, addr, this.buf!, this.tail * this.maxSize, size);
+    if (err !== GhError.OK) return err;
     this.sizes![this.tail] = size;
     this.count++;
     this.tail = this.tail + 1 === this.depth ? 0 : this.tail + 1;
     // Crossing up to the not-empty threshold (or a push) wakes the receiver.
     if (push || this.count === this.notEmptyThd) this.hv.virqAssert(this.rcvSource, false);
-    return { err: GhError.OK, notFull: this.count !== this.depth };
+    this.notFull = this.count !== this.depth;
+    return GhError.OK;
   }
 
   /**
    * msgqueue_receive. A message larger than the buffer is ARGUMENT_SIZE (the copy-out check of
    * useraccess_copy_to_guest_va) and stays queued, as does one whose buffer is not writable.
    */
-  receive(v: Vcpu, addr: number, bufSize: number): { err: number; size: number; notEmpty: boolean } {
-    if (this.count === 0) return { err: GhError.MSGQUEUE_EMPTY, size: 0, notEmpty: false };
+  receive(v: Vcpu, addr: number, bufSize: number): number {
+    if (this.count === 0) return GhError.MSGQUEUE_EMPTY;
     const size = this.sizes![this.head]!;
-    if (size > bufSize) return { err: GhError.ARGUMENT_SIZE, size: 0, notEmpty: true };
-    const off = this.head * this.maxSize;
-    const err = this.hv.copyToGuest(v, addr, this.buf!.subarray(off, off + size));
-    if (err !== GhError.OK) return { err, size: 0, notEmpty: true };
+    if (size > bufSize) return GhError.ARGUMENT_SIZE;
+    const err = this.hv.copyToGuest(v, addr, this.buf!, this.head * this.maxSize, size);
+    if (err !== GhError.OK) return err;
+    this.lastSize = size;
     this.count--;
     this.head = this.head + 1 === this.depth ? 0 : this.head + 1;
     // Falling to the not-full threshold wakes the sender.
     if (this.count === this.notFullThd) this.hv.virqAssert(this.sendSource, false);
-    return { err: GhError.OK, size, notEmpty: this.count !== 0 };
+    return GhError.OK;
   }
 
   flush(): void {

@@ -1,7 +1,7 @@
 // Address spaces: a VM's stage-2 table, VMID, VMMIO ranges, vdevice ranges and info area (spec §11).
 import { GhError } from '../abi/errors';
 import { ObjectType } from '../abi/objects';
-import { Access, ADDRSPACE_MAX_VMMIO_RANGES, NUM_VMIDS, PAGE_SIZE, MemextentType, MemextentMemtype, S2Memtype } from '../abi/memory';
+import { Access, ADDRSPACE_MAX_VMMIO_RANGES, PAGE_SIZE, MemextentType, MemextentMemtype, S2Memtype } from '../abi/memory';
 import type { Hypervisor } from '../hypervisor';
 import { KObject } from '../objects/kobject';
 import type { Partition } from '../objects/partition';
@@ -53,7 +53,7 @@ export class Addrspace extends KObject {
   }
 
   configure(vmid: number): number {
-    if (vmid === 0 || vmid >= NUM_VMIDS) return GhError.ARGUMENT_INVALID;
+    if (vmid === 0 || vmid >= this.hv.numVmids) return GhError.ARGUMENT_INVALID;
     this.vmid = vmid;
     return GhError.OK;
   }

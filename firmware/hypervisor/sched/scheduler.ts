@@ -20,14 +20,16 @@ export type RunTuple = readonly [number, bigint, bigint, bigint];
 export class Scheduler {
   readonly pcpus: Pcpu[] = [];
   private readonly executingSet = new Set<Vcpu>();
-  private readonly tickGen: number[] = [];
   private readonly tickTime: number[] = [];
+  /** One bound tick function per CPU: queuing a tick allocates nothing. */
+  private readonly tickFns: (() => void)[] = [];
 
   constructor(private readonly hv: Hypervisor) {
     for (let i = 0; i < hv.machine.cpus; i++) {
-      this.pcpus.push(new Pcpu(i));
-      this.tickGen.push(0);
+      const p = new Pcpu(i);
+      this.pcpus.push(p);
       this.tickTime.push(Infinity);
+      this.tickFns.push(() => this.onTick(p));
     }
     hv.machine.observer = { onDrain: () => this.onDrain() };
   }
@@ -56,15 +58,17 @@ export class Scheduler {
   private kick(p: Pcpu, time: number): void {
     const t = Math.max(time, this.hv.machine.now);
     if (p.tickQueued && this.tickTime[p.index]! <= t) return;
-    const gen = ++this.tickGen[p.index]!;
     this.tickTime[p.index] = t;
     p.tickQueued = true;
-    this.hv.machine.at(t, () => {
-      if (this.tickGen[p.index] !== gen) return;
-      p.tickQueued = false;
-      this.tickTime[p.index] = Infinity;
-      this.tick(p);
-    });
+    this.hv.machine.at(t, this.tickFns[p.index]!);
+  }
+
+  /** A tick event fired: stale ones (superseded by an earlier request that already ran) do nothing. */
+  private onTick(p: Pcpu): void {
+    if (!p.tickQueued || this.hv.machine.now < this.tickTime[p.index]!) return;
+    p.tickQueued = false;
+    this.tickTime[p.index] = Infinity;
+    this.tick(p);
   }
 
   private higherReady(p: Pcpu, prio: number): boolean {
@@ -469,7 +473,19 @@ export class Scheduler {
     v.sliceLeft = v.timeslice;
     this.hv.newContext(v);
     this.hv.trace.power(v, 'on');
+    // A powered-on vCPU is referenced by the scheduler: deleting its caps does not destroy it.
+    if (!v.runRef) {
+      v.runRef = true;
+      v.get();
+    }
     this.makeReady(v);
+  }
+
+  /** Drop the scheduler's reference (the vCPU is off); may destroy it when no caps remain. */
+  private releaseRunRef(v: Vcpu): void {
+    if (!v.runRef) return;
+    v.runRef = false;
+    v.put();
   }
 
   /** Power off (vcpu_poweroff, PSCI CPU_OFF, forced off by SYSTEM_OFF/RESET). */
@@ -479,6 +495,7 @@ export class Scheduler {
     v.vstate = VState.OFF;
     this.leaveCpu(v);
     this.hv.trace.power(v, 'off');
+    this.releaseRunRef(v);
   }
 
   /** Unrecoverable fault: halt, raise the halt VIRQ; a critical vCPU brings the machine down. */
@@ -515,8 +532,8 @@ export class Scheduler {
   }
 
   exitThread(v: Vcpu): void {
-    this.powerOff(v);
     v.threadState = 'exited';
+    this.powerOff(v);
     this.hv.trace.power(v, 'exited');
   }
 
@@ -526,6 +543,7 @@ export class Scheduler {
     this.stopExecuting(v);
     this.leaveCpu(v);
     v.vstate = VState.OFF;
+    v.runRef = false;
   }
 
   /** Proxy scheduling was enabled (run-wakeup VIRQ bound): leave the run queue. */

@@ -12,6 +12,9 @@ import type { VdeviceAccess } from '../mem/addrspace';
 import type { Vcpu } from './vcpu';
 
 const PAGE_MASK = PAGE_SIZE - 1;
+const MMIO_DONE = 0;
+const MMIO_ABORT = 1;
+const MMIO_BLOCKED = 2;
 
 export class GuestContext implements GuestCpu {
   readonly x: BigUint64Array;
@@ -223,47 +226,36 @@ export class GuestContext implements GuestCpu {
     const v = this.vcpu;
     if (!v.executing) {
       return new Promise<bigint | void>((res, rej) => {
-        this.sched.queueWork(v, (r) => this.doMmio(ipa, size, write, value, r as never, rej), res as never);
+        this.sched.queueWork(
+          v,
+          (r) => {
+            const st = this.doMmio(ipa, size, write, value);
+            if (st === MMIO_DONE) res(write ? undefined : this.mmioValue);
+            else if (st === MMIO_ABORT) rej(this.mmioAbort);
+            else this.mmioBlocked!.then((x) => res(write ? undefined : x));
+            void r;
+            return st !== MMIO_BLOCKED;
+          },
+          res as never,
+        );
       });
     }
-    let result: bigint | undefined;
-    let abort: GuestAbort | undefined;
-    let blocked: Promise<bigint> | undefined;
-    const done = this.doMmio(
-      ipa,
-      size,
-      write,
-      value,
-      (r) => {
-        result = r;
-      },
-      (e) => {
-        abort = e;
-      },
-      (p) => {
-        blocked = p;
-      },
-    );
-    if (abort) return Promise.reject(abort);
-    if (!done) return blocked ?? NEVER;
+    const st = this.doMmio(ipa, size, write, value);
+    if (st === MMIO_ABORT) return Promise.reject(this.mmioAbort);
+    if (st === MMIO_BLOCKED) return this.mmioBlocked!;
     const pp = this.sched.preemptionPoint(v);
     if (write) return pp;
-    return pp === RESOLVED ? Promise.resolve(result!) : pp.then(() => result!);
+    const result = this.mmioValue;
+    return pp === RESOLVED ? Promise.resolve(result) : pp.then(() => result);
   }
 
-  /**
-   * Perform an MMIO access: RAM directly, a vdevice in the hypervisor, or a VMMIO exit through
-   * vcpu_run. Returns true when complete (`res` called), false when the vCPU blocked on an exit.
-   */
-  private doMmio(
-    ipa: bigint,
-    size: AccessSize,
-    write: boolean,
-    value: bigint,
-    res: (r?: bigint) => void,
-    rej: (e: GuestAbort) => void,
-    onBlocked?: (p: Promise<bigint>) => void,
-  ): boolean {
+  /** Result of doMmio: the value read, the abort, or the pending exit. */
+  private mmioValue = 0n;
+  private mmioAbort: GuestAbort | undefined;
+  private mmioBlocked: Promise<bigint> | undefined;
+
+  /** Perform an MMIO access: RAM directly, a vdevice in the hypervisor, or a VMMIO exit through vcpu_run. */
+  private doMmio(ipa: bigint, size: AccessSize, write: boolean, value: bigint): number {
     const v = this.vcpu;
     const hv = this.hv;
     const as = v.addrspace!;
@@ -277,39 +269,31 @@ export class GuestContext implements GuestCpu {
           if (write) {
             if (size === 8) this.write64(ipa, value);
             else this.store(ipa, size, Number(BigInt.asUintN(size * 8, value)));
-            res();
-          } else res(size === 8 ? this.read64(ipa) : BigInt(this.load(ipa, size)));
+          } else this.mmioValue = size === 8 ? this.read64(ipa) : BigInt(this.load(ipa, size));
+          return MMIO_DONE;
         } catch (e) {
-          rej(e as GuestAbort);
+          this.mmioAbort = e as GuestAbort;
+          return MMIO_ABORT;
         }
-        return true;
       }
       const dev = hv.findVdevice(as, a);
       if (dev) {
         v.pcpu!.localTime += MMIO_TRAP_NS;
-        const access: VdeviceAccess = {
-          vcpuIndex: v.index,
-          vcpu: v,
-          charge: (ns: number) => {
-            if (ns > 0) v.pcpu!.localTime += ns;
-          },
-        };
+        const access: VdeviceAccess = { vcpuIndex: v.index, vcpu: v, charge: (ns: number) => (v.pcpu!.localTime += ns > 0 ? ns : 0) };
         try {
           if (write) {
             dev.dev.write(access, a - dev.base, size, BigInt.asUintN(size * 8, value));
             hv.trace.mmio(v, a, size, write, value, 'vdevice');
-            res();
           } else {
-            const r = BigInt.asUintN(size * 8, dev.dev.read(access, a - dev.base, size));
-            hv.trace.mmio(v, a, size, write, r, 'vdevice');
-            res(r);
+            this.mmioValue = BigInt.asUintN(size * 8, dev.dev.read(access, a - dev.base, size));
+            hv.trace.mmio(v, a, size, write, this.mmioValue, 'vdevice');
           }
         } catch (e) {
           // A failing device model is the device's fault: the access reads as zero.
           hv.trace.mmio(v, a, size, write, 0n, `handler error: ${(e as Error).message}`);
-          res(write ? undefined : 0n);
+          this.mmioValue = 0n;
         }
-        return true;
+        return MMIO_DONE;
       }
       if (v.proxy && as.vmmio.indexOf(a) >= 0 && as.vmmio.indexOf(a + size - 1) >= 0) {
         // A VMMIO exit: vcpu_run returns to the VMM, which emulates and resumes us.
@@ -317,19 +301,12 @@ export class GuestContext implements GuestCpu {
         v.vmmio = { ipa: a, size, write, value: write ? BigInt.asUintN(size * 8, value) : 0n };
         hv.trace.mmio(v, a, size, write, value, 'vmmio-exit');
         this.sched.block(v, 'vmmio');
-        const p = new Promise<bigint>((r) => {
-          v.conts.unshift({
-            op: null,
-            resolve: () => r(v.vmmioResult),
-          });
-        });
-        if (onBlocked) onBlocked(p);
-        else p.then((r) => res(write ? undefined : r));
-        return false;
+        this.mmioBlocked = new Promise<bigint>((r) => v.conts.unshift({ op: null, resolve: () => r(v.vmmioResult) }));
+        return MMIO_BLOCKED;
       }
       hv.trace.mmio(v, a, size, write, value, 'abort');
-      rej(new GuestAbort(ipa, write, i >= 0 ? 'mmio' : 'translation'));
-      return true;
+      this.mmioAbort = new GuestAbort(ipa, write, i >= 0 ? 'mmio' : 'translation');
+      return MMIO_ABORT;
     } finally {
       hv.cur = null;
     }

@@ -109,6 +109,8 @@ export class Vcpu extends KObject {
   suspendState = 0n;
   /** PSCI SYSTEM_RESET/RESET2 request recorded at halt (vcpu_run state 0x100). */
   resetRequest: { data0: bigint; data1: bigint } | null = null;
+  /** The scheduler holds a reference while the vCPU is powered on. */
+  runRef = false;
   /** Why the vCPU halted (fault message) for diagnostics. */
   faultReason: unknown;
 

@@ -1,50 +1,27 @@
 // `gunyah dt check <file.dtb|.dts> [--schemas dir]`: validate a tree against the binding schemas, like
 // `make dtbs_check`: one line per violation on stdout, status 1 if there is any.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import * as dt from '../../../dt';
-import { parseFdt, type DeviceTree } from '../../../dt';
+import { compileDts, DtsError, parseFdt, type DeviceTree } from '../../../dt';
 import { formatViolation, loadBindings, type BindingSet } from '../../../bindings';
 import { CliError } from '../errors';
+import { readBlobFile, withBlob } from './blob-file';
 
 const FDT_MAGIC = [0xd0, 0x0d, 0xfe, 0xed];
-
-/** Largest input read, so a wrong path (a disk image) fails fast instead of filling memory. */
-export const MAX_INPUT_BYTES = 64 << 20;
-
-/** dt/dts's compiler: source in, `{ tree, plugin, warnings }` out. */
-type CompileDts = (source: string | Uint8Array, opts?: { fileName?: string }) => { tree: DeviceTree };
 
 function isDtb(file: string, bytes: Uint8Array): boolean {
   if (file.endsWith('.dtb') || file.endsWith('.dtbo')) return true;
   return FDT_MAGIC.every((b, i) => bytes[i] === b);
 }
 
-/** Read `file` as a tree: a blob by its magic or extension, else DTS source. */
+/** Read `file` as a tree: a blob by its magic or extension, else DTS source compiled as dtc would. */
 export function readTree(file: string): DeviceTree {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    throw new CliError(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-  if (bytes.length > MAX_INPUT_BYTES) throw new CliError(`${file}: ${bytes.length} bytes is over the ${MAX_INPUT_BYTES}-byte input limit`);
-  if (isDtb(file, bytes)) {
-    try {
-      return parseFdt(bytes);
-    } catch (err) {
-      throw new CliError(`${file}: ${(err as Error).message}`);
-    }
-  }
-  // DTS input goes through dt/'s compiler (dt/dts-compile) once it exists.
-  const compileDts = (dt as unknown as Record<string, unknown>)['compileDts'] as CompileDts | undefined;
-  if (typeof compileDts !== 'function') {
-    throw new CliError(`${file}: DTS input needs dt/'s compileDts, which this build lacks; give a .dtb`);
-  }
+  const bytes = readBlobFile(file);
+  if (isDtb(file, bytes)) return withBlob(file, () => parseFdt(bytes));
   try {
     return compileDts(bytes, { fileName: file }).tree;
   } catch (err) {
-    throw new CliError(`${file}: ${(err as Error).message.split('\n')[0]}`);
+    if (err instanceof DtsError) throw new CliError(err.message);
+    throw err;
   }
 }
 
