@@ -41,13 +41,25 @@ export function at(p: SourcePosition | undefined): string {
   return p ? `${p.file}:${p.line}:${p.column}` : 'an unknown place';
 }
 
-function charsOutside(s: string, allowed: RegExp): number {
-  for (let i = 0; i < s.length; i++) if (!allowed.test(s[i]!)) return i;
+function charTable(chars: string): Uint8Array {
+  const t = new Uint8Array(128);
+  for (const c of chars) t[c.charCodeAt(0)] = 1;
+  return t;
+}
+
+/** The index of the first character of `s` not in `allowed`, or -1. */
+function charsOutside(s: string, allowed: Uint8Array): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || !allowed[c]) return i;
+  }
   return -1;
 }
 
-const NODECHARS = /[a-zA-Z0-9,._+\-@]/;
-const PROPCHARS = /[a-zA-Z0-9,._+*#?-]/;
+const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+/** dtc's NODECHARS and PROPCHARS. */
+const NODECHARS = charTable(`${ALNUM},._+-@`);
+const PROPCHARS = charTable(`${ALNUM},._+*#?-`);
 
 /** dtc's data_is_one_string: non-empty, NUL-terminated, no NUL before the end. */
 export function isOneString(v: Uint8Array): boolean {
@@ -135,19 +147,21 @@ export const ERROR_CHECKS: readonly Check[] = [
     severity: 'error',
     prereqs: [],
     node: (_ctx, node, fail) => {
+      // dtc compares each live child with every later one, deleted or not; a map keeps it linear.
       const kids = node.children;
-      for (let i = 0; i < kids.length; i++) {
-        const a = kids[i]!;
-        if (a.deleted) continue;
-        for (let j = i + 1; j < kids.length; j++) {
-          const b = kids[j]!;
-          if (b.name !== a.name) continue;
+      if (kids.length < 2) return;
+      const firstLive = new Map<string, LiveNode>();
+      for (const b of kids) {
+        const a = firstLive.get(b.name);
+        if (a) {
           fail(
             b.pos,
             b.deleted
               ? `/delete-node/ ${b.name} in the block that defines node '${b.name}' (of ${node.fullpath}): it only deletes nodes of earlier blocks, so dtc counts a duplicate node name`
               : `duplicate node name '${b.name}' in ${node.fullpath} (first defined at ${at(a.pos)})`,
           );
+        } else if (!b.deleted) {
+          firstLive.set(b.name, b);
         }
       }
     },

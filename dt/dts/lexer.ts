@@ -6,6 +6,7 @@
 import type { SourcePosition } from './dts-error';
 import { decodeEscapes } from './escapes';
 import { type OpenResult, type SourceFile } from './source-files';
+import { NameTable } from './name-table';
 import { Token, latin1OrUtf8 } from './token';
 
 export interface LexReporter {
@@ -73,6 +74,7 @@ interface Frame {
 export class Lexer {
   private readonly frames: Frame[] = [];
   private mode: Mode = 'v1';
+  private readonly names = new NameTable();
 
   constructor(
     main: SourceFile,
@@ -167,7 +169,7 @@ export class Lexer {
         while (e < len && LABEL_CHAR[src[e]!]) e++;
         if (src[e] === 0x3a) {
           const t = this.token('label', f, p, e + 1);
-          t.name = latin1OrUtf8(src, p, e);
+          t.name = this.names.get(src, p, e);
           f.pos = e + 1;
           return t;
         }
@@ -196,7 +198,7 @@ export class Lexer {
           let e = start + 1;
           while (e < len && PROPNODECHAR[src[e]!]) e++;
           const t = this.token('name', f, p, e);
-          t.name = latin1OrUtf8(src, start, e);
+          t.name = this.names.get(src, start, e);
           f.pos = e;
           this.mode = 'v1';
           return t;
@@ -368,7 +370,7 @@ export class Lexer {
       let e = p + 2;
       while (e < src.length && LABEL_CHAR[src[e]!]) e++;
       const t = this.token('labelref', f, p, e);
-      t.name = latin1OrUtf8(src, p + 1, e);
+      t.name = this.names.get(src, p + 1, e);
       f.pos = e;
       return t;
     }
@@ -382,7 +384,7 @@ export class Lexer {
         );
       }
       const t = this.token('pathref', f, p, e + 1);
-      t.name = latin1OrUtf8(src, p + 2, e);
+      t.name = this.names.get(src, p + 2, e);
       f.pos = e + 1;
       return t;
     }
@@ -411,26 +413,34 @@ export class Lexer {
     }
     f.pos = e;
     const t = this.token('literal', f, p, e);
-    let digits: string;
     let radix: number;
+    let from: number;
     if (hex) {
-      digits = latin1OrUtf8(src, p + 2, digitsEnd);
       radix = 16;
+      from = p + 2;
     } else if (src[p] === 0x30 && digitsEnd - p > 1) {
-      digits = latin1OrUtf8(src, p + 1, digitsEnd);
       radix = 8;
-      if (/[89]/.test(digits)) {
-        this.report.error(t, `Bad integer literal '${t.text}'`);
-        return t;
+      from = p + 1;
+      for (let i = from; i < digitsEnd; i++) {
+        if (src[i]! > 0x37) {
+          this.report.error(t, `Bad integer literal '${t.text}'`);
+          return t;
+        }
       }
     } else {
-      digits = latin1OrUtf8(src, p, digitsEnd);
       radix = 10;
+      from = p;
     }
     const safeDigits = radix === 16 ? 13 : radix === 8 ? 17 : 15;
-    if (digits.length <= safeDigits) {
-      t.value = parseInt(digits, radix);
+    if (radix !== 8 && digitsEnd - p <= 9) {
+      // Short decimal or hex literals (nearly all of them): read straight from the bytes.
+      let v = 0;
+      for (let i = hex ? p + 2 : p; i < digitsEnd; i++) v = v * radix + hexValue(src[i]!);
+      t.value = v;
+    } else if (digitsEnd - from <= safeDigits) {
+      t.value = parseInt(latin1OrUtf8(src, from, digitsEnd), radix);
     } else {
+      const digits = latin1OrUtf8(src, from, digitsEnd);
       const prefix = radix === 16 ? '0x' : radix === 8 ? '0o' : '';
       const v = BigInt(prefix + digits);
       if (v > MAX_U64) this.report.error(t, `Integer literal '${t.text}' out of range`);

@@ -9,8 +9,15 @@ export interface LiveLabel {
   readonly pos: SourcePosition;
 }
 
-export class LiveProp {
-  labels: LiveLabel[] = [];
+/** The label list of everything without labels (most properties): shared, never written to. */
+export const NO_LABELS: readonly LiveLabel[] = Object.freeze([]);
+
+export interface Labelled {
+  labels: readonly LiveLabel[];
+}
+
+export class LiveProp implements Labelled {
+  labels: readonly LiveLabel[] = NO_LABELS;
   deleted = false;
 
   constructor(
@@ -20,11 +27,11 @@ export class LiveProp {
   ) {}
 }
 
-export class LiveNode {
+export class LiveNode implements Labelled {
   props: LiveProp[] = [];
   children: LiveNode[] = [];
   parent: LiveNode | undefined = undefined;
-  labels: LiveLabel[] = [];
+  labels: readonly LiveLabel[] = NO_LABELS;
   deleted = false;
   /** The phandle dtc has given the node (explicit or allocated); 0 when none. */
   phandle = 0;
@@ -72,14 +79,14 @@ export class LiveNode {
 }
 
 /** dtc's add_label: a label already there (even deleted) is revived in place, a new one goes first. */
-export function addLabel(labels: LiveLabel[], name: string, pos: SourcePosition): void {
-  for (const l of labels) {
+export function addLabel(holder: Labelled, name: string, pos: SourcePosition): void {
+  for (const l of holder.labels) {
     if (l.name === name) {
       l.deleted = false;
       return;
     }
   }
-  labels.unshift({ name, deleted: false, pos });
+  holder.labels = [{ name, deleted: false, pos }, ...holder.labels];
 }
 
 export function liveLabels(labels: readonly LiveLabel[]): string[] {
@@ -123,7 +130,7 @@ export class LiveTree {
   constructor(readonly phandleFormat: PhandleFormat = 'epapr') {}
 
   addNodeLabel(n: LiveNode, name: string, pos: SourcePosition): void {
-    addLabel(n.labels, name, pos);
+    addLabel(n, name, pos);
     let holders = this.labelHolders.get(name);
     if (!holders) this.labelHolders.set(name, (holders = []));
     if (!holders.includes(n)) holders.push(n);
@@ -216,7 +223,7 @@ export class LiveTree {
       }
       const old = target.props.find((p) => p.name === np.name);
       if (old) {
-        for (const l of np.labels) addLabel(old.labels, l.name, l.pos);
+        for (const l of np.labels) addLabel(old, l.name, l.pos);
         old.data = np.data;
         old.deleted = false;
         old.pos = np.pos;

@@ -3,8 +3,8 @@
 import { diagnostic, DtsError, type DtsDiagnostic, type SourcePosition } from './dts-error';
 import { evalBinary, MAX_EXPRESSION_DEPTH, type IntValue, toU64 } from './expressions';
 import { type Lexer } from './lexer';
-import { deleteNode, LiveNode, LiveProp, type LiveTree, addLabel } from './live-tree';
-import { PropData } from './prop-data';
+import { addLabel, deleteNode, LiveNode, LiveProp, NO_LABELS, type LiveTree } from './live-tree';
+import { ByteArena, PropData } from './prop-data';
 import type { SourceLoader } from './source-files';
 import { describeToken, type Token } from './token';
 import { latin1OrUtf8 } from './token';
@@ -25,6 +25,7 @@ export interface ParseResult {
 }
 
 const MAX_U64 = (1n << 64n) - 1n;
+const NO_TOKENS: readonly Token[] = Object.freeze([]);
 
 /** Binary operator levels from loosest to tightest, as dtc's grammar nests integer_or ... integer_mul. */
 const LEVELS: ReadonlyArray<readonly string[]> = [
@@ -61,6 +62,9 @@ export class Parser {
   /** Deepest nesting reached in the current top-level block, to bound the depth of the merged tree. */
   private blockHeight = 0;
   private exprDepth = 0;
+  /** Where every property value is built before it gets an exactly sized buffer of its own. */
+  private readonly scratch = new PropData(256);
+  private readonly arena = new ByteArena();
 
   constructor(
     private readonly lexer: Lexer,
@@ -104,7 +108,8 @@ export class Parser {
     return this.advance();
   }
 
-  private labels(): Token[] {
+  private labels(): readonly Token[] {
+    if (this.tok.kind !== 'label') return NO_TOKENS;
     const out: Token[] = [];
     while (this.tok.kind === 'label') out.push(this.advance());
     return out;
@@ -161,9 +166,9 @@ export class Parser {
       this.expect(';', "';' after the /memreserve/ address and size");
       // dtc writes such an entry, but a zero size is the map's terminator: readers would drop it and all after it.
       if (size === 0n) this.error(sizeAt, '/memreserve/ size 0: a zero size ends the reservation map, so readers would lose this entry and every one after it');
-      const live: Parameters<typeof addLabel>[0] = [];
-      for (let i = labels.length - 1; i >= 0; i--) addLabel(live, labels[i]!.name, labels[i]!);
-      out.push({ address, size, labels: live.map((l) => l.name) });
+      const holder = { labels: NO_LABELS };
+      for (let i = labels.length - 1; i >= 0; i--) addLabel(holder, labels[i]!.name, labels[i]!);
+      out.push({ address, size, labels: holder.labels.map((l) => l.name) });
     }
   }
 
@@ -298,7 +303,7 @@ export class Parser {
         }
         const p = new LiveProp(name.name, new PropData(0), name);
         p.deleted = true;
-        for (let i = labels.length - 1; i >= 0; i--) addLabel(p.labels, labels[i]!.name, labels[i]!);
+        for (let i = labels.length - 1; i >= 0; i--) addLabel(p, labels[i]!.name, labels[i]!);
         node.addProp(p);
       } else if (t.kind === 'delnode' || t.kind === 'omit') {
         node.addChild(this.subnodeWithKeywords(labels));
@@ -372,12 +377,12 @@ export class Parser {
       this.advance();
     }
     const p = new LiveProp(nameTok.name, data, nameTok);
-    for (let i = labels.length - 1; i >= 0; i--) addLabel(p.labels, labels[i]!.name, labels[i]!);
+    for (let i = labels.length - 1; i >= 0; i--) addLabel(p, labels[i]!.name, labels[i]!);
     return p;
   }
 
   private propdata(): PropData {
-    const d = new PropData();
+    const d = this.scratch;
     for (;;) {
       while (this.tok.kind === 'label') {
         const l = this.advance();
@@ -412,7 +417,7 @@ export class Parser {
         const l = this.advance();
         d.addMarker('label', l.name, l);
       }
-      if (this.tok.kind !== ',') return d;
+      if (this.tok.kind !== ',') return d.take(this.arena);
       this.advance();
     }
   }

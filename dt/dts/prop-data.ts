@@ -13,13 +13,53 @@ export interface Marker {
   readonly pos: SourcePosition;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * Exactly sized value buffers carved from 64 KiB chunks: one ArrayBuffer per chunk rather than per property.
+ * A value that grows later (a path inserted) moves to a buffer of its own, so views never overlap.
+ */
+export class ByteArena {
+  private chunk = NO_BYTES;
+  private used = 0;
+
+  alloc(n: number): Uint8Array {
+    if (n > 4096) return new Uint8Array(n);
+    if (this.used + n > this.chunk.length) {
+      this.chunk = new Uint8Array(64 * 1024);
+      this.used = 0;
+    }
+    const v = this.chunk.subarray(this.used, this.used + n);
+    this.used += n;
+    return v;
+  }
+}
+
 export class PropData {
   bytes: Uint8Array;
   length = 0;
   markers: Marker[] | undefined = undefined;
 
   constructor(capacity = 16) {
-    this.bytes = new Uint8Array(capacity);
+    // An empty buffer is never written to (growing replaces it), so one can be shared.
+    this.bytes = capacity === 0 ? NO_BYTES : new Uint8Array(capacity);
+  }
+
+  /**
+   * The value built so far as a PropData of its own, exactly sized, with the markers; this buffer is emptied
+   * for the next value (the parser builds every value in one scratch buffer).
+   */
+  take(arena: ByteArena): PropData {
+    const d = new PropData(0);
+    if (this.length > 0) {
+      d.bytes = arena.alloc(this.length);
+      d.bytes.set(this.bytes.subarray(0, this.length));
+    }
+    d.length = this.length;
+    d.markers = this.markers;
+    this.length = 0;
+    this.markers = undefined;
+    return d;
   }
 
   static of(bytes: Uint8Array): PropData {
@@ -114,8 +154,8 @@ export class PropData {
     return this.bytes.subarray(0, this.length);
   }
 
-  /** A copy of exactly the value's bytes, detached from this buffer. */
+  /** Exactly the value's bytes: the buffer itself when it is exactly sized (the tree is done with it), else a copy. */
   toBytes(): Uint8Array {
-    return this.bytes.slice(0, this.length);
+    return this.bytes.length === this.length ? this.bytes : this.bytes.slice(0, this.length);
   }
 }

@@ -85,14 +85,21 @@ function rangesCheck(name: string, prop: string): Check {
   };
 }
 
+const latin1 = new TextDecoder('latin1');
+const busCache = new WeakMap<LiveNode, boolean>();
+
+/** dtc's pci_bridge/simple_bus_bridge: a parent whose children's unit addresses follow the bus's own format. */
 function isBus(n: LiveNode | undefined): boolean {
   if (!n) return false;
-  const dt = n.prop('device_type');
-  if (dt && new TextDecoder().decode(dt.data.view()) === 'pci\0') return true;
-  const compat = n.prop('compatible');
-  if (!compat) return false;
-  const list = new TextDecoder().decode(compat.data.view()).split('\0');
-  return list.includes('simple-bus') || list.includes('simple-mfd');
+  let bus = busCache.get(n);
+  if (bus === undefined) {
+    const dt = n.prop('device_type');
+    const compat = n.prop('compatible');
+    const list = compat ? latin1.decode(compat.data.view()).split('\0') : [];
+    bus = (dt !== undefined && latin1.decode(dt.data.view()) === 'pci\0') || list.includes('simple-bus') || list.includes('simple-mfd');
+    busCache.set(n, bus);
+  }
+  return bus;
 }
 
 function perChildUnitAddresses(node: LiveNode, fail: Fail): void {
@@ -258,7 +265,7 @@ export const WARNING_CHECKS: readonly Check[] = [
         if (p.deleted || p.name === 'phandle' || p.name === 'linux,phandle') continue;
         const v = p.data.view();
         const nul = v.indexOf(0);
-        const path = new TextDecoder().decode(v.subarray(0, nul < 0 ? v.length : nul));
+        const path = latin1.decode(v.subarray(0, nul < 0 ? v.length : nul));
         if (v.length === 0 || !ctx.tree.nodeByPath(path)) {
           fail(p.pos ?? nodePos(node), `${node.fullpath}:${p.name}: aliases property is not a valid node (${path})`);
           continue;

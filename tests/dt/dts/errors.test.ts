@@ -144,6 +144,13 @@ test('includes: missing files, cycles, errors inside an included file', () => {
   expectError(`${V1}/ { a = /incbin/("none.bin"); };\n`, 2, 18, /\/incbin\/ "none\.bin": no such file/);
 });
 
+test('includes nested deeper than dtc allows (200) are an error, not a stack overflow', () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 250; i++) files[`f${i}.dtsi`] = `/include/ "f${i + 1}.dtsi"\n`;
+  const err = compileError(`${V1}/include/ "f0.dtsi"\n/ { };\n`, files);
+  assert.match(err.message, /^f198\.dtsi:1:1: error: \/include\/ "f199\.dtsi": includes nested too deeply \(more than 200 levels\)/);
+});
+
 test('include directories are searched after the including file\'s directory, and reported', () => {
   const err = compileError(`${V1}/include/ "x.dtsi"\n/ { };\n`, {}, { fileName: 'dir/test.dts', includeDirs: ['inc1', 'inc2'] });
   assert.match(err.message, /no such file \(looked in: dir\/x\.dtsi, inc1\/x\.dtsi, inc2\/x\.dtsi\)/);

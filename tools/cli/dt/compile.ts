@@ -41,6 +41,17 @@ function readSource(file: string): Uint8Array {
   }
 }
 
+/** How /include/ and /incbin/ files are read: absent files are undefined, other failures are reported. */
+function readIncluded(path: string): Uint8Array | undefined {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
 /** dtc's choice of output format: -O, else the output file's extension, else a blob. */
 function outputFormat(opts: CompileCliOptions): 'dtb' | 'dts' {
   const f = opts.outFormat ?? (opts.out?.endsWith('.dts') ? 'dts' : 'dtb');
@@ -59,6 +70,7 @@ export function compileFile(file: string, opts: CompileCliOptions = {}): Compile
   try {
     const r = compileDts(source, {
       fileName: file === '-' ? '<stdin>' : file,
+      readFile: readIncluded,
       includeDirs: opts.include ?? [],
       symbols: opts.symbols ?? false,
       phandleFormat: phandle as PhandleFormat,
