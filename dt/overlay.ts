@@ -17,6 +17,13 @@ export interface OverlayOptions {
   names?: readonly string[];
   /** The base's name in error messages. Default "base". */
   baseName?: string;
+  /**
+   * Which libfdt to behave as. '1.6' (default; dtc 1.6.1, Debian 12): an overlay node's phandle
+   * replaces the phandle of the base node it merges into. '1.7' (dtc 1.7.x): the base node keeps its
+   * phandle and the overlay's references to it follow (overlay_prevent_phandle_overwrite); a fixup
+   * against a base without __symbols__ then fails with FDT_ERR_BADOFFSET, as 1.7 does.
+   */
+  libfdt?: '1.6' | '1.7';
 }
 
 /** A libfdt failure inside one overlay: the code, what was being done, and where in the overlay. */
@@ -97,14 +104,31 @@ function parseOffset(s: string): number {
   return v <= 0x7fffffff ? v : -1;
 }
 
+/** The phandle of the base node a label names (overlay_fixup_one_phandle's lookup), or a failure. */
+function resolveLabel(fdt: FdtEditor, symbols: number, label: string, v17: boolean, at: number): number {
+  if (symbols < 0) {
+    // 1.7 asks fdt_getprop of the missing node's negative offset, which is FDT_ERR_BADOFFSET
+    fail(v17 ? FDT_ERR.BADOFFSET : symbols, `label ${show(label)} cannot be resolved: the base has no /__symbols__`, at);
+  }
+  const sym = fdt.getProp(symbols, label);
+  if (typeof sym === 'number') fail(sym, `label ${show(label)} is not in the base's /__symbols__`, at);
+  const symPath = cString(fdt, sym.data, sym.len);
+  const node = check(fdt.pathOffset(symPath), `label ${show(label)}: base has no node ${show(symPath)}`, at);
+  const phandle = fdt.getPhandle(node);
+  if (phandle === 0) fail(FDT_ERR.NOTFOUND, `label ${show(label)}: base node ${show(symPath)} has no phandle`, at);
+  return phandle;
+}
+
 /** overlay_fixup_phandles: resolve "path:property:offset" entries through the base's __symbols__. */
-function fixupPhandles(fdt: FdtEditor, fdto: FdtEditor): void {
+function fixupPhandles(fdt: FdtEditor, fdto: FdtEditor, v17: boolean): void {
   const fixups = fdto.pathOffset('/__fixups__');
   if (fixups === FDT_ERR.NOTFOUND) return;
   check(fixups, 'finding /__fixups__');
   const symbols = fdt.pathOffset('/__symbols__');
   for (const po of fdto.properties(fixups)) {
     const { name: label, data, len: total } = fdto.property(po);
+    // libfdt 1.7 resolves the label once, before reading the entries; 1.6 per entry, after parsing it
+    const early = v17 ? resolveLabel(fdt, symbols, label, v17, fixups) : 0;
     const value = bytesToBinary(fdto.bytes(data, total));
     let pos = 0;
     do {
@@ -120,14 +144,7 @@ function fixupPhandles(fdt: FdtEditor, fdto: FdtEditor): void {
       const prop = entry.slice(c1 + 1, c2);
       const at = parseOffset(entry.slice(c2 + 1));
       if (at < 0) fail(FDT_ERR.BADOVERLAY, `__fixups__ ${show(label)}: bad offset in ${show(entry)}`, fixups);
-      // overlay_fixup_one_phandle
-      if (symbols < 0) fail(symbols, `label ${show(label)} cannot be resolved: the base has no /__symbols__`, fixups);
-      const sym = fdt.getProp(symbols, label);
-      if (typeof sym === 'number') fail(sym, `label ${show(label)} is not in the base's /__symbols__`, fixups);
-      const symPath = cString(fdt, sym.data, sym.len);
-      const node = check(fdt.pathOffset(symPath), `label ${show(label)}: base has no node ${show(symPath)}`, fixups);
-      const phandle = fdt.getPhandle(node);
-      if (phandle === 0) fail(FDT_ERR.NOTFOUND, `label ${show(label)}: base node ${show(symPath)} has no phandle`, fixups);
+      const phandle = v17 ? early : resolveLabel(fdt, symbols, label, v17, fixups);
       const where = fdto.pathOffset(path);
       if (where === FDT_ERR.NOTFOUND) fail(FDT_ERR.BADOVERLAY, `__fixups__ ${show(label)}: overlay has no node ${show(path)}`, fixups);
       check(where, `__fixups__ ${show(label)}: path ${show(path)}`, fixups);
@@ -136,24 +153,86 @@ function fixupPhandles(fdt: FdtEditor, fdto: FdtEditor): void {
   }
 }
 
-/** overlay_get_target: the base node a fragment applies to, and its target-path when it has one. */
-function getTarget(fdt: FdtEditor, fdto: FdtEditor, fragment: number): { off: number; path: string | undefined } {
+type Target = { off: number; path: string | undefined };
+
+/** overlay_get_target / fdt_overlay_target_offset: the base node a fragment applies to, or a failure. */
+function findTarget(fdt: FdtEditor, fdto: FdtEditor, fragment: number): Target | OverlayFail {
+  const frag = show(fdto.name(fragment));
   let phandle = 0;
   const t = fdto.getProp(fragment, 'target');
   if (typeof t !== 'number') {
     phandle = t.len === 4 ? fdto.u32(t.data) : 0xffffffff;
-    if (phandle === 0xffffffff) fail(FDT_ERR.BADPHANDLE, `fragment ${show(fdto.name(fragment))}: unresolved or malformed target`, fragment);
+    if (phandle === 0xffffffff) return new OverlayFail(FDT_ERR.BADPHANDLE, `fragment ${frag}: unresolved or malformed target`, fragment);
   }
   if (phandle !== 0) {
     const off = fdt.nodeByPhandle(phandle);
-    check(off, `fragment ${show(fdto.name(fragment))}: no base node has phandle 0x${phandle.toString(16)}`, fragment);
+    if (off < 0) return new OverlayFail(off, `fragment ${frag}: no base node has phandle 0x${phandle.toString(16)}`, fragment);
     return { off, path: undefined };
   }
   const tp = fdto.getProp(fragment, 'target-path');
-  if (typeof tp === 'number') fail(FDT_ERR.BADOVERLAY, `fragment ${show(fdto.name(fragment))} has neither target nor target-path`, fragment);
+  if (typeof tp === 'number') return new OverlayFail(FDT_ERR.BADOVERLAY, `fragment ${frag} has neither target nor target-path`, fragment);
   const path = cString(fdto, tp.data, tp.len);
-  const off = check(fdt.pathOffset(path), `fragment ${show(fdto.name(fragment))}: base has no node ${show(path)}`, fragment);
+  const off = fdt.pathOffset(path);
+  if (off < 0) return new OverlayFail(off, `fragment ${frag}: base has no node ${show(path)}`, fragment);
   return { off, path };
+}
+
+function getTarget(fdt: FdtEditor, fdto: FdtEditor, fragment: number): Target {
+  const t = findTarget(fdt, fdto, fragment);
+  if (t instanceof OverlayFail) throw t;
+  return t;
+}
+
+/** Overlay nodes under __local_fixups__ control: replace `from` by `to` wherever a local reference holds it. */
+function replaceLocalReferences(fdto: FdtEditor, tree: number, fixups: number, from: number, to: number): void {
+  for (const po of fdto.properties(fixups)) {
+    const fx = fdto.property(po);
+    if (fx.len % 4 !== 0) fail(FDT_ERR.BADOVERLAY, `__local_fixups__ property ${show(fx.name)} is not a list of cells`, fixups);
+    const target = fdto.getProp(tree, fx.name);
+    if (typeof target === 'number') fail(FDT_ERR.BADOVERLAY, `__local_fixups__ names property ${show(fx.name)}, which the node lacks`, tree);
+    for (let i = 0; i < fx.len; i += 4) {
+      const at = fdto.u32(fx.data + i);
+      if (at + 4 > target.len) fail(FDT_ERR.BADOVERLAY, `local fixup offset ${at} is outside ${show(fx.name)}`, tree);
+      if (fdto.u32(target.data + at) === from) fdto.raw().set(u32be(to), target.data + at);
+    }
+  }
+  for (const child of fdto.subnodes(fixups)) {
+    const t = fdto.subnodeOffset(tree, fdto.name(child));
+    if (t < 0) fail(FDT_ERR.BADOVERLAY, `__local_fixups__ names node ${show(fdto.name(child))}, which the overlay lacks`, tree);
+    replaceLocalReferences(fdto, t, child, from, to);
+  }
+}
+
+/** overlay_prevent_phandle_overwrite_node (libfdt 1.7): a merged node keeps the base's phandle. */
+function keepBasePhandles(fdt: FdtEditor, base: number, fdto: FdtEditor, node: number): void {
+  const fdtPh = fdt.getPhandle(base);
+  const ovPh = fdto.getPhandle(node);
+  if (fdtPh !== 0 && ovPh !== 0) {
+    for (const name of ['phandle', 'linux,phandle']) {
+      const p = fdto.getProp(node, name);
+      if (typeof p !== 'number' && p.len === 4) fdto.raw().set(u32be(fdtPh), p.data);
+    }
+    const lf = fdto.pathOffset('/__local_fixups__');
+    if (lf >= 0) replaceLocalReferences(fdto, 0, lf, ovPh, fdtPh);
+  }
+  for (const child of fdto.subnodes(node)) {
+    const b = fdt.subnodeOffset(base, fdto.name(child));
+    if (b >= 0) keepBasePhandles(fdt, b, fdto, child);
+  }
+}
+
+/** overlay_prevent_phandle_overwrite (libfdt 1.7). */
+function preventPhandleOverwrite(fdt: FdtEditor, fdto: FdtEditor): void {
+  for (const fragment of fdto.subnodes(0)) {
+    const ov = fdto.subnodeOffset(fragment, '__overlay__');
+    if (ov === FDT_ERR.NOTFOUND) continue;
+    const t = findTarget(fdt, fdto, fragment);
+    if (t instanceof OverlayFail) {
+      if (t.code === FDT_ERR.NOTFOUND) continue;
+      throw t;
+    }
+    keepBasePhandles(fdt, t.off, fdto, ov);
+  }
 }
 
 function pathOf(fdt: FdtEditor, node: number): string {
@@ -259,7 +338,9 @@ export function applyOverlayFdt(base: Uint8Array, overlays: readonly Uint8Array[
       adjustPhandles(fdto, 0, delta);
       const lf = fdto.pathOffset('/__local_fixups__');
       if (lf >= 0) updateLocalReferences(fdto, 0, lf, delta);
-      fixupPhandles(fdt, fdto);
+      const v17 = opts.libfdt === '1.7';
+      fixupPhandles(fdt, fdto, v17);
+      if (v17) preventPhandleOverwrite(fdt, fdto);
       merge(fdt, fdto);
       updateSymbols(fdt, fdto);
     } catch (e) {

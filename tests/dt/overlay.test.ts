@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { DtbError, applyOverlay, applyOverlayFdt, bytesEqual, parseFdt, toFdt } from '../../dt';
-import { firstDiff, fixture, fixtureDir, fixtureText, needTool, runTool } from './helpers';
+import { DeviceTree, DtbError, applyOverlay, applyOverlayFdt, bytesEqual, parseFdt, toFdt } from '../../dt';
+import { firstDiff, fixture, fixtureDir, fixtureText, needTool, runTool, toolVersion } from './helpers';
 import { overlayCase } from './overlay-arbitrary';
 
 const cases: Array<[string, string, string[]]> = [
@@ -80,14 +80,57 @@ test('errors: unresolvable label and target, malformed fixups', () => {
   assert.throws(() => applyOverlayFdt(base, [new Uint8Array(8)], { names: ['x.dtbo'] }), /^DtbError|x\.dtbo: bad magic/);
 });
 
+/** A base node /a (phandle 5) and an overlay that merges a node with its own phandle into it. */
+function phandleClash(): { base: DeviceTree; overlay: DeviceTree } {
+  const base = new DeviceTree();
+  base.root.addChild('a').setU32('phandle', 5);
+  base.root.addChild('user').setU32('ref', 5);
+  const ov = new DeviceTree();
+  const frag = ov.root.addChild('fragment@0');
+  frag.setString('target-path', '/');
+  const body = frag.addChild('__overlay__');
+  body.addChild('a').setU32('phandle', 1);
+  body.addChild('b').setU32('ref', [1, 0x77]);
+  ov.root.addChild('__local_fixups__').addChild('fragment@0').addChild('__overlay__').addChild('b').setU32('ref', [0]);
+  return { base, overlay: ov };
+}
+
+test('libfdt 1.6 lets an overlay phandle replace the base one; 1.7 keeps the base phandle', () => {
+  const { base, overlay } = phandleClash();
+  const v16 = applyOverlay(base, overlay);
+  assert.equal(v16.findNode('/a')!.phandle, 6); // 1 + the base's largest phandle
+  assert.deepEqual(v16.findNode('/b')!.u32s('ref'), [6, 0x77]);
+  const v17 = applyOverlay(base, overlay, { libfdt: '1.7' });
+  assert.equal(v17.findNode('/a')!.phandle, 5);
+  assert.deepEqual(v17.findNode('/b')!.u32s('ref'), [5, 0x77]);
+  assert.equal(v17.findNode('/user')!.u32('ref'), 5);
+  // without __symbols__ in the base, a label fixup fails as each version fails
+  const ov = parseFdt(fixture('overlay/bad-label.dtbo'));
+  assert.throws(() => applyOverlay(base, ov), /FDT_ERR_NOTFOUND/);
+  assert.throws(() => applyOverlay(base, ov, { libfdt: '1.7' }), /FDT_ERR_BADOFFSET/);
+});
+
+/** The libfdt behaviour of the installed fdtoverlay: 1.6.x, or 1.7 and later. */
+const fdtoverlayLibfdt = (): '1.6' | '1.7' => (/DTC 1\.6\./.test(toolVersion('fdtoverlay') ?? '') ? '1.6' : '1.7');
+
+test('differential: the phandle clash as the installed fdtoverlay resolves it', { skip: needTool('fdtoverlay') }, () => {
+  const { base, overlay } = phandleClash();
+  const b = toFdt(base);
+  const o = toFdt(overlay);
+  const theirs = runTool('fdtoverlay', (d) => ['-i', `${d}/b.dtb`, '-o', `${d}/o.dtb`, `${d}/v.dtbo`], { 'b.dtb': b, 'v.dtbo': o }, ['o.dtb']).outputs[0]!;
+  const ours = applyOverlayFdt(b, [o], { libfdt: fdtoverlayLibfdt() });
+  assert.ok(bytesEqual(ours, theirs), firstDiff(ours, theirs));
+});
+
 test('differential: random overlays apply as fdtoverlay applies them', { skip: needTool('fdtoverlay') }, () => {
+  const libfdt = fdtoverlayLibfdt();
   fc.assert(
     fc.property(overlayCase, ({ base, overlay }) => {
       const b = toFdt(base);
       const o = toFdt(overlay);
       let ours: Uint8Array | Error;
       try {
-        ours = applyOverlayFdt(b, [o]);
+        ours = applyOverlayFdt(b, [o], { libfdt });
       } catch (e) {
         ours = e as Error;
       }
