@@ -122,16 +122,6 @@ export class PropData {
     }
   }
 
-  /** Appends another value, moving its markers by this value's length (dtc's data_merge). */
-  merge(other: PropData): void {
-    const base = this.length;
-    this.appendBytes(other.view());
-    if (other.markers) {
-      const ms = (this.markers ??= []);
-      for (const m of other.markers) ms.push({ ...m, offset: m.offset + base });
-    }
-  }
-
   /** Inserts bytes at a marker's offset and moves every later marker (dtc's data_insert_at_marker). */
   insertAtMarker(at: Marker, b: Uint8Array): void {
     this.reserve(b.length);

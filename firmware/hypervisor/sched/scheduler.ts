@@ -267,7 +267,7 @@ export class Scheduler {
       return;
     }
     const pa = as.s2.valueAt(i).pa + (pc - as.s2.startAt(i));
-    const fn = this.hv.machine.resolveEntry(pa);
+    const fn = this.hv.machine.resolveEntry(pa, { vm: as, vmid: as.vmid, ipa: v.pc, fetch: (a, into) => as.fetch(a, into) });
     if (!fn) {
       this.fault(v, new Error(`vCPU ${v.index} of VM ${v.vmid}: no code at PC 0x${v.pc.toString(16)} (PA 0x${pa.toString(16)})`));
       return;

@@ -183,6 +183,11 @@ test('what dtc accepts but a device tree cannot hold', () => {
   expectError(`${V1}/ { };\n/omit-if-no-ref/ &{/};\n`, 3, 18, /the root node cannot be deleted/);
 });
 
+test('/memreserve/ and headers after the first node say where they belong', () => {
+  expectError(`${V1}/ { };\n/memreserve/ 1 2;\n`, 3, 1, /\/memreserve\/ must come before the first node/);
+  expectError(`${V1}/ { };\n/plugin/;\n`, 3, 1, /\/plugin\/ must come before the first node/);
+});
+
 test('header flags must agree', () => {
   expectError(`${V1}/dts-v1/; /plugin/;\n/ { };\n`, 2, 1, /Header flags don't match earlier ones/);
 });
