@@ -307,6 +307,8 @@ export default async function (): Promise<Row[]> {
   // One unmeasured round first: the numbers below are for JIT-compiled code.
   await syncCosts(1);
   await schedulerRate(16, 4, 8, 50);
+  await asyncIdentify();
+  await mmioRoundTrip();
   const scaling: Row[] = [];
   for (const vms of [1, 64, 1024]) scaling.push(await syncCosts(vms));
   printTable(scaling);
