@@ -5,4 +5,5 @@ export * from './gunyah/rm-rpc';
 export * from './gunyah/rm-calls-vm';
 export * from './gunyah/rm-calls-mem';
 export * from './gunyah/rsc-mgr';
+export * from './gunyah/gunyah-hyp';
 export * from './gunyah/rsc-mgr.module';
