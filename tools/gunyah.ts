@@ -2,6 +2,7 @@
 // The gunyah CLI: device-tree tools, images, and the main job (boot a platform, stream consoles).
 import { Command, CommanderError } from 'commander';
 import { registerDt } from './cli/dt';
+import { registerImage } from './cli/image';
 import { reportError, setDebug } from './cli/errors';
 
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .hook('preAction', (cmd) => setDebug(Boolean(cmd.optsWithGlobals()['debug'])));
   registerDt(program);
+  registerImage(program);
   return program;
 }
 

@@ -22,6 +22,7 @@ import { Tracer, type TraceEvent } from './trace';
 import { GuestContext } from './vm/guest-context';
 import type { Vcpu } from './vm/vcpu';
 import { checkInvariants } from './invariants';
+import { guestImageDecoder } from './image/image-decoder';
 
 export interface HypervisorOptions {
   /** Cap ID encoding: 'random' (seeded, like production builds) or 'debug' (mult 1, base 0). Default 'random'. */
@@ -105,6 +106,8 @@ export class Hypervisor {
     // The root partition is kept alive by the hypervisor itself.
     this.rootPartition.get();
     for (const r of machine.mem.regions) this.memdb.insert(r.base, r.base + r.size, this.rootPartition);
+    // Guest images in VM memory ("GYTS", image/README.md) are code vCPUs can enter.
+    machine.addImageDecoder(guestImageDecoder);
   }
 
   /** The trace stream (virtual-time stamped); tracing costs nothing until subscribed. */
@@ -158,11 +161,16 @@ export class Hypervisor {
   sendSgi(v: Vcpu, intid: number, targets: readonly number[]): void {
     const vic = v.vic;
     if (!vic) return;
+    const bit = 1 << intid;
     for (const t of targets) {
       if (!Number.isInteger(t) || t < 0 || t >= vic.gicrCount) continue;
+      const tv = vic.gicrVcpus[t];
+      // One delivery in flight per SGI and target: the pending bit is one bit.
+      if (!tv || (tv.sgiInFlight & bit) !== 0) continue;
+      tv.sgiInFlight |= bit;
       this.defer(() => {
-        const tv = vic.gicrVcpus[t];
-        if (!tv) return;
+        tv.sgiInFlight &= ~bit;
+        if (vic.gicrVcpus[t] !== tv) return;
         const s = tv.gic.priv[intid]!;
         s.edge = true;
         tv.gic.track(s);

@@ -10,7 +10,7 @@ export { ObjectType, ObjectState, Rights, RIGHT_OBJECT_ACTIVATE, ALL_RIGHTS } fr
 export * from './abi/memory';
 export * from './abi/vcpu';
 export * from './abi/types';
-export { Machine, MAX_CPUS, type MachineConfig, type GuestEntry, type ImageDecoder } from './machine/machine';
+export { Machine, MAX_CPUS, type MachineConfig, type GuestEntry, type ImageDecoder, type DecodeContext } from './machine/machine';
 export type { RamRegion } from './machine/phys-mem';
 export { Hypervisor, type HypervisorOptions, type SystemEvent, type DeviceHandler, type VirqLine } from './hypervisor';
 export type { VdeviceAccess } from './mem/addrspace';
@@ -25,3 +25,6 @@ export { MSGQUEUE_MAX_QUEUE_DEPTH, MSGQUEUE_MAX_MAX_MSG_SIZE, THRESHOLD_UNCHANGE
 export * as costs from './costs';
 export { hypercall, smccc, gicInit, gicEnable, type HvcResult, type GicFrames } from './guest/hypercall';
 export * from './native-app/index';
+export { encodeImage, parseImage, parseImageHeader, ImageError, IMAGE_MAGIC, IMAGE_VERSION, IMAGE_CODE0, IMAGE_HEADER_SIZE, IMAGE_ENTRY_SIZE, IMAGE_MAX_ENTRIES, IMAGE_MAX_TEXT, entryOffset, type ImageErrorCode, type ImageHeader, type ImageEntry } from './image/image-format';
+export { guestImageDecoder, imageDecoderStats, type GuestImage, type GuestProgramEntry } from './image/image-decoder';
+export { crc32 } from './image/crc32';

@@ -2,7 +2,7 @@
 // dtc (strings 'dtc') or libfdt's fdt_pack (strings 'keep') would write them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bytesEqual, parseFdt, toFdt, FdtReader, type FdtVisitor } from '../../dt';
+import { bytesEqual, parseFdt, toFdt, walkFdt, FdtReader, type FdtVisitor } from '../../dt';
 import { dtcFixtures, firstDiff, fixture, needTool, qemuFixtures, runTool } from './helpers';
 
 test('dtc-compiled blobs round-trip byte for byte', () => {
@@ -77,6 +77,8 @@ test('walk visits every node and property in order without building a tree', () 
   };
   const end = r.walk(v);
   assert.equal(end, r.layout.structEnd);
+  let count = 0;
+  walkFdt(b, { beginNode: () => count++, property() {}, endNode() {} });
   const t = parseFdt(b);
   let nodes = 0;
   let props = 0;
@@ -85,6 +87,7 @@ test('walk visits every node and property in order without building a tree', () 
     props += n.properties.length;
   }
   assert.equal(events.filter((e) => e === 'end').length, nodes);
+  assert.equal(count, nodes);
   assert.equal(events.filter((e) => /^  \S+=\d+$/.test(e)).length, props);
 });
 
@@ -119,4 +122,31 @@ test('toFdt refuses trees it cannot write faithfully', async () => {
   bad.parent = u.root;
   u.root.children.push(bad);
   assert.throws(() => toFdt(u), DtTreeError);
+});
+
+test("'keep' reproduces padding bytes of parsed values only, never bytes from an unrelated shared buffer", () => {
+  const f = 'qemu/virt-default.dtb';
+  const t = parseFdt(fixture(f));
+  for (const n of t.walk()) for (const p of n.properties) void p.value; // materialize every view
+  assert.ok(bytesEqual(toFdt(t), fixture(f.replace(/\.dtb$/, '.packed.dtb'))), 'read values keep their padding');
+  // a blob in Node's shared Buffer pool, and a new value from the same pool
+  const pooled = Buffer.from(fixture('dtc/features.dtb'));
+  const tree = parseFdt(pooled);
+  // a value that shares the blob's buffer but lies outside its structure block (in its strings)
+  const stringsAt = new DataView(pooled.buffer, pooled.byteOffset).getUint32(12);
+  const v = new Uint8Array(pooled.buffer, pooled.byteOffset + stringsAt, 3);
+  tree.findNode('/shapes')!.setProperty('three-bytes', v);
+  const out = toFdt(tree);
+  const back = parseFdt(out);
+  assert.deepEqual([...back.findNode('/shapes')!.value('three-bytes')!], [...v]);
+  const r = new FdtReader(out);
+  let padding = -1;
+  r.walk({
+    beginNode() {},
+    endNode() {},
+    property(name, valueStart, len) {
+      if (r.propName(name) === 'three-bytes') padding = out[valueStart + len]!;
+    },
+  });
+  assert.equal(padding, 0, 'padding after a value from outside the blob is zero');
 });

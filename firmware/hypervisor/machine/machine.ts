@@ -9,8 +9,29 @@ import { Prng } from './prng';
 /** Code a vCPU runs: called as `entry(cpu)` when the vCPU first runs at the entry's address. */
 export type GuestEntry = (cpu: GuestCpu) => void | Promise<void>;
 
-/** Resolves the code at a physical address from memory (a guest image format), or says no. */
-export type ImageDecoder = (pa: number, mem: PhysMem) => GuestEntry | undefined;
+/**
+ * What the machine tells an image decoder about the VM whose vCPU is entering code: which VM instance
+ * it is (so a decoder can keep per-VM state: every vCPU of one VM sees the same `vm` object, a new VM
+ * on the same pages a new one) and how to fetch from its memory through stage 2.
+ */
+export interface DecodeContext {
+  /** Identity of the VM instance (its address space object); use it as a WeakMap key. */
+  readonly vm: object;
+  readonly vmid: number;
+  /** The entry's IPA (the vCPU's PC). */
+  readonly ipa: bigint;
+  /**
+   * Instruction fetch: copy guest memory at `ipa` through the VM's stage 2 into `into`. False (and
+   * `into` partly written) when any byte is not mapped executable.
+   */
+  fetch(ipa: bigint, into: Uint8Array): boolean;
+}
+
+/**
+ * Resolves the code at a physical address from memory (a guest image format), or says no. `ctx` is
+ * given when a vCPU enters the code (the scheduler); decoders that need the VM read through it.
+ */
+export type ImageDecoder = (pa: number, mem: PhysMem, ctx?: DecodeContext) => GuestEntry | undefined;
 
 export interface MachineConfig {
   /** Number of physical CPUs (1..64). */
@@ -95,11 +116,11 @@ export class Machine {
   }
 
   /** The code at a physical address: the ROM table first, then the image decoders. */
-  resolveEntry(pa: number): GuestEntry | undefined {
+  resolveEntry(pa: number, ctx?: DecodeContext): GuestEntry | undefined {
     const e = this.entries.get(pa);
     if (e) return e;
     for (const d of this.decoders) {
-      const r = d(pa, this.mem);
+      const r = d(pa, this.mem, ctx);
       if (r) return r;
     }
     return undefined;

@@ -135,6 +135,27 @@ export class Addrspace extends KObject {
     return { pa: first.value.pa, size: len, e: first.value };
   }
 
+  /**
+   * Instruction fetch for image decoders: copy [ipa, ipa + into.length) through stage 2, every byte
+   * mapped executable at EL1. False when any of it is not (`into` may be partly written).
+   */
+  fetch(ipa: bigint, into: Uint8Array): boolean {
+    if (ipa < 0n || ipa + BigInt(into.length) > BigInt(this.ipaLimit)) return false;
+    let a = Number(ipa);
+    let off = 0;
+    while (off < into.length) {
+      const i = this.s2.indexOf(a);
+      if (i < 0) return false;
+      const e = this.s2.valueAt(i);
+      if ((e.k & Access.X) === 0) return false;
+      const n = Math.min(into.length - off, this.s2.endAt(i) - a);
+      this.hv.machine.mem.read(e.pa + (a - this.s2.startAt(i)), into, off, n);
+      off += n;
+      a += n;
+    }
+    return true;
+  }
+
   // ---- VMMIO ranges (addrspace_configure_vmmio) ----
 
   addVmmio(base: number, size: number): number {
