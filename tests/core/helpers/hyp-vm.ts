@@ -4,7 +4,8 @@
 import { DeviceTree, toFdt } from '../../../dt/index';
 import type { BootEnv, GuestCpu } from '../../../firmware/hypervisor/index';
 import { bootKernel, secondaryEntry, type BootOptions, type Kernel } from '../../../core/index';
-import { buildVm, RAM_BASE, rig, type Rig } from '../../firmware/hypervisor/harness';
+import { buildVm, ok, RAM_BASE, rig, type BuiltVm, type Rig } from '../../firmware/hypervisor/harness';
+import { Hvc } from '../../../firmware/hypervisor/index';
 
 export const VM_IPA = 0x8000_0000;
 export const VM_SIZE = 0x100_0000;
@@ -61,13 +62,27 @@ export interface HypKernel {
 }
 
 /** Build the VM, boot the kernel in it, run the machine until quiet. */
-export async function bootOnHypervisor(opts: { ncpus?: number; boot?: BootOptions; tree?: (env: BootEnv) => DeviceTree } = {}): Promise<HypKernel> {
+export interface HypBootOptions {
+  ncpus?: number;
+  boot?: BootOptions;
+  /** The VM's DT (default vmTree). */
+  tree?: (env: BootEnv) => DeviceTree;
+  /** Root-side work after the VM is built and before its vCPU 0 is powered on (caps, virqs, peers). */
+  rootSetup?: (cpu: GuestCpu, env: BootEnv, vm: BuiltVm, r: Rig) => Promise<void>;
+  /** Root-side work after the VM's vCPU 0 was powered on (a peer the VM talks to). */
+  rootAfterPowerOn?: (cpu: GuestCpu, env: BootEnv, vm: BuiltVm, r: Rig) => Promise<void>;
+  /** Run by the VM's vCPU 0 after the kernel booted. */
+  afterBoot?: (kernel: Kernel, cpu: GuestCpu) => Promise<void>;
+}
+
+export async function bootOnHypervisor(opts: HypBootOptions = {}): Promise<HypKernel> {
   const ncpus = opts.ncpus ?? 2;
   let kernel: Kernel | undefined;
   let failure: unknown;
   const r = rig(
     async (cpu, env) => {
-      await buildVm(cpu, env, r.machine, {
+      const vm = await buildVm(cpu, env, r.machine, {
+        noPowerOn: true,
         vmid: 45,
         pa: VM_PA,
         size: VM_SIZE,
@@ -84,11 +99,15 @@ export async function bootOnHypervisor(opts: { ncpus?: number; boot?: BootOption
               kernelImage: { base: BigInt(VM_IPA), size: 0x20_0000n },
               ...opts.boot,
             });
+            await opts.afterBoot?.(kernel, g);
           } catch (e) {
             failure = e;
           }
         },
       });
+      await opts.rootSetup?.(cpu, env, vm, r);
+      await ok(cpu, Hvc.VCPU_POWERON, vm.vcpus[0]!, VM_IPA, 0, 0);
+      await opts.rootAfterPowerOn?.(cpu, env, vm, r);
     },
     { cpus: Math.max(ncpus, 2) },
   );

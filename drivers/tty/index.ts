@@ -1,0 +1,3 @@
+// drivers/tty: the Gunyah console ttys.
+export * from './gunyah-console';
+export * from './gunyah-console.module';
