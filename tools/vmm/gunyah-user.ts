@@ -12,6 +12,7 @@ import {
   GH_VCPU_MMAP_SIZE,
   GH_VCPU_RUN,
   GH_VM_ADD_FUNCTION,
+  GH_VM_ANDROID_LEND_USER_MEM,
   GH_VM_GET_VMID,
   GH_VM_REMOVE_FUNCTION,
   GH_VM_SET_BOOT_CONTEXT,
@@ -126,9 +127,10 @@ export class GunyahUser {
     return this.proc.mmap(size, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS);
   }
 
-  setUserMemRegion(vmFd: number, r: MemRegion): Promise<number> {
+  /** GH_VM_SET_USER_MEM_REGION (shared with the VM), or with `lend` Android's LEND_USER_MEM. */
+  setUserMemRegion(vmFd: number, r: MemRegion, lend = false): Promise<number> {
     const s = this.put(this.scratch, gh_userspace_memory_region.encode({ label: r.label, flags: r.flags, guest_phys_addr: r.guestPhysAddr, memory_size: r.size, userspace_addr: r.userspaceAddr }));
-    return this.ioctlNum(vmFd, GH_VM_SET_USER_MEM_REGION, s);
+    return this.ioctlNum(vmFd, lend ? GH_VM_ANDROID_LEND_USER_MEM : GH_VM_SET_USER_MEM_REGION, s);
   }
 
   setDtbConfig(vmFd: number, guestPhysAddr: bigint, size: bigint): Promise<number> {

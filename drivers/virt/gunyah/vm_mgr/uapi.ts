@@ -59,6 +59,12 @@ export const GH_VCPU_MMAP_SIZE = _IO(GH_IOCTL_TYPE, 0x6); // 0x4706
 export const GH_VM_REMOVE_FUNCTION = _IOW(GH_IOCTL_TYPE, 0x7, gh_fn_desc); // 0x40104707
 export const GH_VM_SET_BOOT_CONTEXT = _IOW(GH_IOCTL_TYPE, 0xa, gh_vm_boot_context); // 0x4010470a
 /**
+ * Android's GH_VM_ANDROID_LEND_USER_MEM (android14-6.1, 'A' 0x11): SET_USER_MEM_REGION whose region is
+ * lent (the VM's private memory, unmapped from this VM) instead of shared. v11..v14 upstream only share,
+ * and the RM describes shared memory as a no-map reserved buffer, not as the VM's RAM.
+ */
+export const GH_VM_ANDROID_LEND_USER_MEM = _IOW(0x41, 0x11, gh_userspace_memory_region); // 0x40204111
+/**
  * gunyah-ts extension (no Linux version has it): the VM's VMID as the return value. A VMM needs it to
  * open the VM's RM console, /dev/ttyGH<vmid>; Linux VMMs use their own virtual consoles instead.
  */

@@ -3,7 +3,7 @@
 // the VM with the region's rights, this VM with RWX, as v11..v14 do since lending was dropped), and
 // teardown reclaims it. In the primary VM user memory is identity mapped (VA = IPA) and anonymous
 // mappings are physically contiguous, so a region is one SGL entry.
-import { Errno, PAGE_SIZE, type IoContext } from '../../../../core/index';
+import { Errno, PAGE_SIZE, type IoContext, type PageAllocator } from '../../../../core/index';
 import { GH_RM_ACL, GH_RM_MEM_TYPE, type GhRmMemParcel } from '../rm-calls-mem';
 import { GH_MEM_ALLOW_EXEC, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE } from './uapi';
 
@@ -20,7 +20,9 @@ export interface GhVmMem {
   readonly guestPhysAddr: bigint;
   readonly size: bigint;
   readonly userspaceAddr: bigint;
-  /** The parcel's handle once shared, GH_MEM_HANDLE_INVAL before. */
+  /** Lent (the VM's alone) rather than shared with this VM. */
+  readonly lend: boolean;
+  /** The parcel's handle once lent or shared, GH_MEM_HANDLE_INVAL before. */
   handle: number;
 }
 
@@ -37,8 +39,10 @@ const aligned = (v: bigint) => v % PAGE === 0n;
 export class VmMemory {
   readonly regions: GhVmMem[] = [];
 
+  constructor(private readonly pages: PageAllocator) {}
+
   /** gh_vm_mem_alloc (v14): every check in the driver's order, then "pin" (check the mapping). */
-  add(r: UserMemoryRegion, ctx: IoContext): GhVmMem {
+  add(r: UserMemoryRegion, ctx: IoContext, lend = false): GhVmMem {
     if ((r.flags & ~(GH_MEM_ALLOW_READ | GH_MEM_ALLOW_WRITE | GH_MEM_ALLOW_EXEC)) !== 0) throw new Errno('EINVAL', `memory region flags 0x${r.flags.toString(16)}`);
     if (r.memory_size === 0n || !aligned(r.memory_size) || !aligned(r.userspace_addr) || !aligned(r.guest_phys_addr)) {
       throw new Errno('EINVAL', 'memory region size, user address and guest address must be page aligned and the size non-zero');
@@ -53,16 +57,24 @@ export class VmMemory {
     // pin_user_pages_fast(FOLL_WRITE | FOLL_LONGTERM): the whole range must be mapped writable.
     if (!ctx.accessOk) throw new Errno('EFAULT', 'the caller has no user address space');
     ctx.accessOk(r.userspace_addr, r.memory_size, true);
+    // The pages stay the VM's until reclaimed, whatever the VMM unmaps meanwhile.
+    this.pages.pin(r.userspace_addr, Number(r.memory_size / PAGE));
     const m: GhVmMem = {
       label: r.label,
       flags: r.flags,
       guestPhysAddr: r.guest_phys_addr,
       size: r.memory_size,
       userspaceAddr: r.userspace_addr,
+      lend,
       handle: GH_MEM_HANDLE_INVAL,
     };
     this.regions.push(m);
     return m;
+  }
+
+  /** Release a region's pin (after its parcel was reclaimed, or was never made). */
+  unpin(m: GhVmMem): void {
+    this.pages.unpin(m.userspaceAddr, Number(m.size / PAGE));
   }
 
   /** The region holding [gpa, gpa + size) entirely (gh_vm_mem_find_by_addr). */
@@ -70,7 +82,10 @@ export class VmMemory {
     return this.regions.find((m) => gpa >= m.guestPhysAddr && gpa + size <= m.guestPhysAddr + m.size);
   }
 
-  /** The parcel GH_VM_START shares for `m`: the guest with the region's rights, the host with RWX. */
+  /**
+   * The parcel GH_VM_START makes of `m`: lent, the guest alone with the region's rights; shared, the
+   * guest with those and this VM with RWX.
+   */
   static parcel(m: GhVmMem, guestVmid: number, selfVmid: number): GhRmMemParcel {
     let perms = 0;
     if (m.flags & GH_MEM_ALLOW_READ) perms |= GH_RM_ACL.R;
@@ -79,10 +94,13 @@ export class VmMemory {
     return {
       memType: GH_RM_MEM_TYPE.NORMAL,
       label: m.label,
-      acl: [
-        { vmid: guestVmid, perms },
-        { vmid: selfVmid, perms: GH_RM_ACL.R | GH_RM_ACL.W | GH_RM_ACL.X },
-      ],
+      acl: m.lend
+        ? [{ vmid: guestVmid, perms }]
+        : [
+            { vmid: guestVmid, perms },
+            // The host is assumed to hold RWX; Gunyah grants nothing it did not have.
+            { vmid: selfVmid, perms: GH_RM_ACL.R | GH_RM_ACL.W | GH_RM_ACL.X },
+          ],
       sgl: [{ ipa: m.userspaceAddr, size: m.size }],
     };
   }

@@ -15,6 +15,7 @@ import { allocResource, ResourceTable, type RmIrqMapper } from './vm-resource';
 import {
   GH_FN_MAX_ARG_SIZE,
   GH_VM_ADD_FUNCTION,
+  GH_VM_ANDROID_LEND_USER_MEM,
   GH_VM_GET_VMID,
   GH_VM_MAX_EXIT_REASON_SIZE,
   GH_VM_REMOVE_FUNCTION,
@@ -104,7 +105,7 @@ export function toErrno(e: unknown): Errno {
 export class GhVm {
   status: number = GH_RM_VM_STATUS.LOAD;
   readonly exitInfo: GhVmExitInfo = { type: 0, reasonSize: 0, reason: new Uint8Array(GH_VM_MAX_EXIT_REASON_SIZE) };
-  readonly mem = new VmMemory();
+  readonly mem: VmMemory;
   dtbConfig: { guestPhysAddr: bigint; size: bigint } = { guestPhysAddr: 0n, size: 0n };
   readonly bootContext = new Map<number, bigint>();
   readonly resources: ResourceTable;
@@ -124,6 +125,7 @@ export class GhVm {
     readonly vmid: number,
   ) {
     this.resources = new ResourceTable(s.printk);
+    this.mem = new VmMemory(s.mm.pages);
     this.freed = new Promise((r) => (this.resolveFreed = r));
     this.subs.push(s.rm.notifications(RM_NOTIF.VM_STATUS).subscribe((p) => this.onStatus(p)));
     this.subs.push(s.rm.notifications(RM_NOTIF.VM_EXITED).subscribe((p) => this.onExited(p)));
@@ -205,9 +207,10 @@ export class GhVm {
 
   async ioctl(cmd: number, arg: bigint, ctx: IoContext): Promise<number> {
     switch (cmd) {
-      case GH_VM_SET_USER_MEM_REGION: {
+      case GH_VM_SET_USER_MEM_REGION:
+      case GH_VM_ANDROID_LEND_USER_MEM: {
         const r = gh_userspace_memory_region.decode(ctx.copyFromUser(arg, gh_userspace_memory_region.size));
-        this.mem.add(r, ctx);
+        this.mem.add(r, ctx, cmd === GH_VM_ANDROID_LEND_USER_MEM);
         return 0;
       }
       case GH_VM_SET_DTB_CONFIG: {
@@ -266,7 +269,7 @@ export class GhVm {
       const { rm } = this.s;
       try {
         const self = await rm.getVmid();
-        for (const m of this.mem.regions) m.handle = await rm.mem.share(VmMemory.parcel(m, this.vmid, self));
+        for (const m of this.mem.regions) m.handle = await (m.lend ? rm.mem.lend(VmMemory.parcel(m, this.vmid, self)) : rm.mem.share(VmMemory.parcel(m, this.vmid, self)));
         const dtb = this.mem.findByAddr(this.dtbConfig.guestPhysAddr, this.dtbConfig.size);
         if (!dtb) throw new Errno('EINVAL', `the DTB (0x${this.dtbConfig.guestPhysAddr.toString(16)}+0x${this.dtbConfig.size.toString(16)}) is not inside one memory region`);
         await rm.vm.configImage(this.vmid, GH_RM_VM_AUTH_NONE, dtb.handle, 0n, 0n, this.dtbConfig.guestPhysAddr - dtb.guestPhysAddr, this.dtbConfig.size);
@@ -385,11 +388,16 @@ export class GhVm {
       if (resetSent) await this.waitForReset().catch(() => printk.err(`gh_vm_mgr: VM ${this.vmid} did not reach RESET`));
     }
     for (const m of this.mem.regions) {
-      if (m.handle === GH_MEM_HANDLE_INVAL) continue;
-      await rm.mem.reclaim(m.handle).then(
-        () => (m.handle = GH_MEM_HANDLE_INVAL),
-        (e) => printk.warn(`gh_vm_mgr: failed to reclaim memory parcel for label ${m.label}: ${toErrno(e).message}`),
-      );
+      // A parcel that cannot be reclaimed keeps its pages pinned (they are not ours to reuse).
+      if (m.handle !== GH_MEM_HANDLE_INVAL) {
+        const ok = await rm.mem.reclaim(m.handle).then(
+          () => true,
+          (e) => (printk.warn(`gh_vm_mgr: failed to reclaim memory parcel for label ${m.label}: ${toErrno(e).message}`), false),
+        );
+        if (!ok) continue;
+        m.handle = GH_MEM_HANDLE_INVAL;
+      }
+      this.mem.unpin(m);
     }
     await rm.vm.deallocVmid(this.vmid).catch((e) => printk.warn(`gh_vm_mgr: failed to deallocate VMID ${this.vmid}: ${toErrno(e).message}`));
     for (const s of this.subs.splice(0)) s.unsubscribe();
