@@ -116,6 +116,24 @@ async function system(opts: {
   return sys;
 }
 
+/**
+ * CPU ns per call (user + system time of this process): steadier than wall time when other
+ * processes share the machine. Same shape as table.ts's nsPerOp.
+ */
+function cpuNsPerOp(fn: () => void, minMs = 300, batch = 1000): number {
+  for (let i = 0; i < batch; i++) fn();
+  const c0 = process.cpuUsage();
+  let ops = 0;
+  let us = 0;
+  while (us < minMs * 1000) {
+    for (let i = 0; i < batch; i++) fn();
+    ops += batch;
+    const c = process.cpuUsage(c0);
+    us = c.user + c.system;
+  }
+  return (us * 1000) / ops;
+}
+
 function regs(...vals: bigint[]): Uint32Array {
   const r = new Uint32Array(16);
   vals.forEach((v, i) => {
@@ -145,41 +163,60 @@ async function syncCosts(vms: number): Promise<Row> {
   const v = [...s.hv.objects].find((o) => o.type === 5 && (o as unknown as { vmid: number }).vmid === 255) as never;
   const d = s.hv.dispatcher;
   const r = new Uint32Array(16);
-  const identify = nsPerOp(() => d.callNative(v, r, Hvc.HYPERVISOR_IDENTIFY));
+  const idFn = () => d.callNative(v, r, Hvc.HYPERVISOR_IDENTIFY);
+  const identify = nsPerOp(idFn);
+  const identifyCpu = cpuNsPerOp(idFn);
   const buf = BigInt(RM + 0x10_0000);
   const sendRegs = regs(s.caps.q!, 240n, buf, 0n, 0n);
   const recvRegs = regs(s.caps.q!, buf + 0x1000n, 240n, 0n);
-  const pair = nsPerOp(() => {
+  const pairFn = () => {
     r.set(sendRegs);
     d.callNative(v, r, Hvc.MSGQUEUE_SEND);
     r.set(recvRegs);
     d.callNative(v, r, Hvc.MSGQUEUE_RECEIVE);
     if (r[0] !== 0) throw new Error('receive failed');
-  });
+  };
+  const pair = nsPerOp(pairFn);
+  const pairCpu = cpuNsPerOp(pairFn);
   const dbSend = regs(s.caps.db!, 1n, 0n);
   const dbAck = regs(s.caps.db!, 1n, 0n);
-  const bell = nsPerOp(() => {
+  const bellFn = () => {
     r.set(dbSend);
     d.callNative(v, r, Hvc.DOORBELL_SEND);
     r.set(dbAck);
     d.callNative(v, r, Hvc.DOORBELL_RECEIVE);
-  });
-  return { vms, 'identify ns (sync)': identify, 'msgq 240B pair ns (sync)': pair, 'doorbell send+ack ns (sync)': bell };
+  };
+  const bell = nsPerOp(bellFn);
+  const bellCpu = cpuNsPerOp(bellFn);
+  return {
+    vms,
+    'identify ns': identify,
+    'identify cpu ns': identifyCpu,
+    'msgq 240B pair ns': pair,
+    'msgq pair cpu ns': pairCpu,
+    'doorbell send+ack ns': bell,
+    'doorbell cpu ns': bellCpu,
+  };
 }
 
 /** Wall ns per async hypercall from guest code (await cpu.hvc(...) in a loop). */
+let asyncCpuNs = 0;
 async function asyncIdentify(): Promise<number> {
   const N = 1_000_000;
   let t0 = 0n;
   let t1 = 0n;
+  let c0 = process.cpuUsage();
   const s = await system({
     cpus: 1,
     vms: 0,
     vcpus: 1,
     extra: async (cpu) => {
       t0 = process.hrtime.bigint();
+      c0 = process.cpuUsage();
       for (let i = 0; i < N; i++) await cpu.hvc(0x6000);
       t1 = process.hrtime.bigint();
+      const c = process.cpuUsage(c0);
+      asyncCpuNs = ((c.user + c.system) * 1000) / N;
     },
   });
   void s;
@@ -187,6 +224,7 @@ async function asyncIdentify(): Promise<number> {
 }
 
 /** Wall ns per vcpu_run round trip of a VMMIO read exit (VMM loop and guest loop both async). */
+let cpuNs = 0;
 async function mmioRoundTrip(): Promise<number> {
   const N = 100_000;
   let ns = 0;
@@ -204,6 +242,7 @@ async function mmioRoundTrip(): Promise<number> {
       // First run: up to the first exit.
       await hypercall(cpu, Hvc.VCPU_RUN, t, 0, 0, 0, 0);
       const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
       for (let i = 0; i < N; i++) {
         x[0] = t;
         x[1] = BigInt(i);
@@ -214,6 +253,8 @@ async function mmioRoundTrip(): Promise<number> {
         if (x[1] !== 4n) throw new Error(`unexpected vcpu_run state ${x[1]}`);
       }
       ns = Number(process.hrtime.bigint() - t0) / N;
+      const c = process.cpuUsage(c0);
+      cpuNs = ((c.user + c.system) * 1000) / N;
     },
   });
   return ns;
@@ -240,13 +281,17 @@ async function schedulerRate(vms: number, vcpus: number, cpus: number, virtualMs
   const h0 = s.hv.dispatcher.count;
   const start = m.now;
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   await m.runUntil(start + virtualMs * 1e6);
   const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cu = process.cpuUsage(c0);
+  const cpuS = (cu.user + cu.system) / 1e6;
   const events = m.eventsProcessed - e0;
   const switches = s.hv.sched.pcpus.reduce((a, p) => a + p.switches, 0) - sw0;
   return {
     config: `${vms} VMs x ${vcpus} vCPUs on ${cpus} CPUs`,
     'events/s': Math.round(events / wallS),
+    'events/cpu-s': Math.round(events / cpuS),
     'ns/event': (wallS * 1e9) / events,
     'vCPU switches/s': Math.round(switches / wallS),
     'hypercalls/s': Math.round((s.hv.dispatcher.count - h0) / wallS),
@@ -255,18 +300,23 @@ async function schedulerRate(vms: number, vcpus: number, cpus: number, virtualMs
 }
 
 /** For profiling one measurement: `npx tsx bench/hyp.bench.ts mmio|async|sched`. */
-export const parts = { mmioRoundTrip, asyncIdentify, schedulerRate, syncCosts };
+export const parts = { mmioRoundTrip, asyncIdentify, schedulerRate, syncCosts, cpuNs: () => cpuNs };
 
 export default async function (): Promise<Row[]> {
   const rows: Row[] = [];
+  // One unmeasured round first: the numbers below are for JIT-compiled code.
+  await syncCosts(1);
+  await schedulerRate(16, 4, 8, 50);
+  await asyncIdentify();
+  await mmioRoundTrip();
   const scaling: Row[] = [];
   for (const vms of [1, 64, 1024]) scaling.push(await syncCosts(vms));
   printTable(scaling);
   const asyncNs = await asyncIdentify();
   const mmioNs = await mmioRoundTrip();
   const paths: Row[] = [
-    { operation: 'identify via await cpu.hvc()', 'ns/op': asyncNs },
-    { operation: 'vcpu_run VMMIO read exit round trip', 'ns/op': mmioNs },
+    { operation: 'identify via await cpu.hvc()', 'ns/op': asyncNs, 'cpu ns/op': asyncCpuNs },
+    { operation: 'vcpu_run VMMIO read exit round trip', 'ns/op': mmioNs, 'cpu ns/op': cpuNs },
   ];
   process.stdout.write('\n');
   printTable(paths);

@@ -3,10 +3,24 @@
 // splices, and a libfdt-style ('keep') serialization reproduces them, as fdt_pack would.
 import type { DtProperty } from './tree';
 
-const parsed = new WeakSet<ArrayBufferLike>();
+/**
+ * Structure blocks of parsed blobs, by buffer, as [start, end) byte offsets in that buffer. Only a
+ * value inside one of them has meaningful padding: a buffer may be shared (Node's Buffer pool) by
+ * values that have nothing to do with the blob.
+ */
+const parsed = new WeakMap<ArrayBufferLike, Array<[number, number]>>();
 
-export function markParsedBuffer(bytes: Uint8Array): void {
-  parsed.add(bytes.buffer);
+export function markParsedBuffer(bytes: Uint8Array, structStart: number, structEnd: number): void {
+  const ranges = parsed.get(bytes.buffer) ?? [];
+  ranges.push([bytes.byteOffset + structStart, bytes.byteOffset + structEnd]);
+  parsed.set(bytes.buffer, ranges);
+}
+
+function insideParsedStruct(buffer: ArrayBufferLike, start: number, end: number): boolean {
+  const ranges = parsed.get(buffer);
+  if (!ranges) return false;
+  for (const [s, e] of ranges) if (start >= s && end <= e) return true;
+  return false;
 }
 
 /**
@@ -25,9 +39,9 @@ export function originalPadding(prop: DtProperty): number {
     start += prop.length;
   } else {
     const value = prop.value;
-    if (!parsed.has(value.buffer)) return 0;
     src = new Uint8Array(value.buffer);
     start = value.byteOffset + value.length;
+    if (!insideParsedStruct(value.buffer, value.byteOffset, start + count)) return 0;
   }
   if (start + count > src.length) return 0;
   let v = 0;

@@ -151,6 +151,6 @@ export function parseFdt(bytes: Uint8Array, opts: ParseFdtOptions = {}): DeviceT
   tree.memReserve = reader.memReserve();
   tree.bootCpuidPhys = reader.header.boot_cpuid_phys;
   tree.stringsBlock = src.subarray(reader.layout.stringsStart, reader.layout.stringsEnd);
-  markParsedBuffer(src);
+  markParsedBuffer(src, reader.layout.structStart, reader.layout.structEnd);
   return tree;
 }

@@ -11,6 +11,11 @@
 // - A vCPU whose code stops calling into this interface (it awaits something else) is idle, as if
 //   in WFI: an interrupt wakes it and runs its vector.
 // - Interrupts are taken at preemption points or on wake-up, never inside the call that raised them.
+// - A call's effect and its results (in `x`) are in place before the async method returns; the
+//   returned promise is the preemption point. An IRQ vector is synchronous code: calls it makes
+//   complete in place and never preempt (do not block in one).
+// - A vCPU starts as hardware does: PC at its entry, x0.. per the boot protocol, IRQs masked
+//   (PSTATE.I set: call `setIrqMasked(false)` to take interrupts).
 
 /** Size of a single-register load or store. */
 export type AccessSize = 1 | 2 | 4 | 8;

@@ -161,11 +161,16 @@ export class Hypervisor {
   sendSgi(v: Vcpu, intid: number, targets: readonly number[]): void {
     const vic = v.vic;
     if (!vic) return;
+    const bit = 1 << intid;
     for (const t of targets) {
       if (!Number.isInteger(t) || t < 0 || t >= vic.gicrCount) continue;
+      const tv = vic.gicrVcpus[t];
+      // One delivery in flight per SGI and target: the pending bit is one bit.
+      if (!tv || (tv.sgiInFlight & bit) !== 0) continue;
+      tv.sgiInFlight |= bit;
       this.defer(() => {
-        const tv = vic.gicrVcpus[t];
-        if (!tv) return;
+        tv.sgiInFlight &= ~bit;
+        if (vic.gicrVcpus[t] !== tv) return;
         const s = tv.gic.priv[intid]!;
         s.edge = true;
         tv.gic.track(s);

@@ -120,3 +120,30 @@ test('toFdt refuses trees it cannot write faithfully', async () => {
   u.root.children.push(bad);
   assert.throws(() => toFdt(u), DtTreeError);
 });
+
+test("'keep' reproduces padding bytes of parsed values only, never bytes from an unrelated shared buffer", () => {
+  const f = 'qemu/virt-default.dtb';
+  const t = parseFdt(fixture(f));
+  for (const n of t.walk()) for (const p of n.properties) void p.value; // materialize every view
+  assert.ok(bytesEqual(toFdt(t), fixture(f.replace(/\.dtb$/, '.packed.dtb'))), 'read values keep their padding');
+  // a blob in Node's shared Buffer pool, and a new value from the same pool
+  const pooled = Buffer.from(fixture('dtc/features.dtb'));
+  const tree = parseFdt(pooled);
+  // a value that shares the blob's buffer but lies outside its structure block (in its strings)
+  const stringsAt = new DataView(pooled.buffer, pooled.byteOffset).getUint32(12);
+  const v = new Uint8Array(pooled.buffer, pooled.byteOffset + stringsAt, 3);
+  tree.findNode('/shapes')!.setProperty('three-bytes', v);
+  const out = toFdt(tree);
+  const back = parseFdt(out);
+  assert.deepEqual([...back.findNode('/shapes')!.value('three-bytes')!], [...v]);
+  const r = new FdtReader(out);
+  let padding = -1;
+  r.walk({
+    beginNode() {},
+    endNode() {},
+    property(name, valueStart, len) {
+      if (r.propName(name) === 'three-bytes') padding = out[valueStart + len]!;
+    },
+  });
+  assert.equal(padding, 0, 'padding after a value from outside the blob is zero');
+});

@@ -26,7 +26,9 @@ export abstract class KObject {
   ) {
     this.id = hv.nextObjectId++;
     hv.objects.add(this);
-    // Creation calls check the partition has this much heap before constructing.
+    // Objects keep their partition alive (object_get_partition_additional), and creation calls
+    // check the partition has this much heap before constructing.
+    partition?.get();
     this.chargeHeap(OBJECT_HEAP_COST);
   }
 
@@ -76,6 +78,7 @@ export abstract class KObject {
     if (this.partition && this.heapCharged > 0) this.partition.freeHeap(this.heapCharged);
     this.heapCharged = 0;
     this.hv.objects.delete(this);
+    this.partition?.put();
   }
 
   /** Charge `bytes` of heap to the owning partition; false (NOMEM) when it has too little left. */

@@ -11,9 +11,18 @@ export class Partition extends KObject {
   readonly type = ObjectType.PARTITION;
   private heapLeft: number;
 
-  constructor(hv: Hypervisor, parent: Partition | null, heapBytes: number) {
+  constructor(
+    hv: Hypervisor,
+    parent: Partition | null,
+    /** Heap taken from the parent (returned when this partition goes). */
+    private readonly heapFromParent: number,
+  ) {
     super(hv, parent);
-    this.heapLeft = heapBytes;
+    this.heapLeft = heapFromParent;
+  }
+
+  protected override onCleanup(): void {
+    this.partition?.freeHeap(this.heapFromParent);
   }
 
   allocHeap(bytes: number): boolean {

@@ -192,6 +192,9 @@ export class Scheduler {
 
   /** The vGIC raised `v`'s interrupt line. */
   irqLineRaised(v: Vcpu): void {
+    // A vcpu_run caller with an interrupt to take gets control back at its target's next
+    // preemption point (vcpu_run returns READY).
+    if (v.runTarget && v.pcpu && v.gic.masked === false) v.pcpu.needResched = true;
     if (v.vstate !== VState.BLOCKED) return;
     const r = v.blockReason;
     const wakes = r === 'wfi' || r === 'suspend' ? v.gic.line : r === 'idle' ? v.gic.irqReady : false;
@@ -222,6 +225,7 @@ export class Scheduler {
     v.executing = true;
     this.executingSet.add(v);
     this.hv.machine.beginExecution();
+    if (v.timerDeadline <= v.pcpu!.localTime) v.fireTimer();
     const ctx = v.ctx;
     let did = false;
     const wfiWake = v.wfiWaiters.length > 0 && v.gic.line;
@@ -253,7 +257,8 @@ export class Scheduler {
     while (v.executing && v.ctx === ctx && v.conts.length > 0) {
       const c = v.conts.shift()!;
       if (c.op && !(c.op as (r: () => void) => boolean)(c.resolve)) return;
-      c.resolve();
+      if (c.vmmio) (c.resolve as (x: bigint) => void)(v.vmmioResult);
+      else c.resolve();
     }
   }
 
@@ -317,6 +322,7 @@ export class Scheduler {
     // Calls made by an IRQ vector complete in place: the handler is synchronous code.
     if (v.inVector) return RESOLVED;
     const p = v.pcpu!;
+    if (v.timerDeadline <= p.localTime) v.fireTimer();
     if (p.localTime >= p.quantumEnd || v.syncRequested || p.needResched) {
       v.syncRequested = false;
       return this.yieldCpu(v);
@@ -343,7 +349,20 @@ export class Scheduler {
     if (!v.executing) return;
     v.executing = false;
     this.executingSet.delete(v);
+    if (v.timerDeadline !== Infinity) this.armTimer(v);
     this.hv.machine.endExecution();
+  }
+
+  /** Keep one timer event queued for `v`'s deadline while it is not executing. */
+  armTimer(v: Vcpu): void {
+    const d = v.timerDeadline;
+    if (d === Infinity || v.timerAsserted || d >= v.timerArmedAt) return;
+    v.timerArmedAt = d;
+    this.hv.machine.at(d, () => {
+      if (v.timerArmedAt === d) v.timerArmedAt = Infinity;
+      if (v.timerDeadline <= this.hv.machine.now) v.fireTimer();
+      else this.armTimer(v);
+    });
   }
 
   /** `v` waits (WFI, idle, suspend, VMMIO exit): it leaves its CPU. */

@@ -301,7 +301,7 @@ export class GuestContext implements GuestCpu {
         v.vmmio = { ipa: a, size, write, value: write ? BigInt.asUintN(size * 8, value) : 0n };
         hv.trace.mmio(v, a, size, write, value, 'vmmio-exit');
         this.sched.block(v, 'vmmio');
-        this.mmioBlocked = new Promise<bigint>((r) => v.conts.unshift({ op: null, resolve: () => r(v.vmmioResult) }));
+        this.mmioBlocked = new Promise<bigint>((r) => v.conts.unshift({ op: null, resolve: r as () => void, vmmio: true }));
         return MMIO_BLOCKED;
       }
       hv.trace.mmio(v, a, size, write, value, 'abort');

@@ -40,6 +40,8 @@ export interface Continuation {
    */
   op: ((resolve: () => void) => boolean) | null;
   resolve: () => void;
+  /** Settle with the VMM's answer to a VMMIO read (the pending load's value). */
+  vmmio?: true;
 }
 
 /** Timer-driven PPI source: asserted while CNTVCT >= CVAL and the timer is enabled. */
@@ -116,7 +118,14 @@ export class Vcpu extends KObject {
 
   // ---- virtual timer ----
   private timerCval: bigint | undefined;
-  private timerGen = 0;
+  /** When the timer condition becomes true (ns), Infinity when disabled. */
+  timerDeadline = Infinity;
+  /** The time of the pending timer event, Infinity when none: at most one is kept. */
+  timerArmedAt = Infinity;
+  /** The PPI has been raised for the current deadline. */
+  timerAsserted = false;
+  /** SGIs on their way to this vCPU (one bit each): repeated sends before delivery coalesce. */
+  sgiInFlight = 0;
 
   constructor(hv: Hypervisor, partition: Partition) {
     super(hv, partition);
@@ -275,22 +284,32 @@ export class Vcpu extends KObject {
     return Number((cval * 1_000_000_000n + f - 1n) / f);
   }
 
+  /**
+   * CNTV_CVAL_EL0 / CNTV_CTL_EL0. No event is queued while the vCPU executes: its preemption
+   * points check the deadline, and one event is armed when it stops (so a guest reprogramming the
+   * timer in a loop costs no memory).
+   */
   setTimer(cval: bigint | undefined, nowNs: number): void {
     this.timerCval = cval;
-    const gen = ++this.timerGen;
+    this.timerAsserted = false;
+    this.timerDeadline = cval === undefined ? Infinity : this.timeOfCounter(cval);
     const ppi = this.gic.priv[VTIMER_PPI]!;
     if (ppi.level && !this.timerFiredAt(nowNs)) {
       ppi.level = false;
       this.gic.track(ppi);
     }
-    if (cval === undefined) return;
-    const at = this.timeOfCounter(cval);
-    this.hv.machine.at(Math.max(at, nowNs), () => {
-      if (gen !== this.timerGen || this.threadState !== 'ready') return;
-      ppi.level = true;
-      this.gic.track(ppi);
-      this.hv.trace.irq(this, VTIMER_PPI, 'assert');
-    });
+    if (this.timerDeadline <= nowNs) this.fireTimer();
+    else if (!this.executing) this.hv.sched.armTimer(this);
+  }
+
+  /** The timer condition holds: raise the (level) PPI. */
+  fireTimer(): void {
+    if (this.timerAsserted || this.threadState !== 'ready') return;
+    this.timerAsserted = true;
+    const ppi = this.gic.priv[VTIMER_PPI]!;
+    ppi.level = true;
+    this.gic.track(ppi);
+    this.hv.trace.irq(this, VTIMER_PPI, 'assert');
   }
 
   private timerFiredAt(ns: number): boolean {
@@ -305,7 +324,8 @@ export class Vcpu extends KObject {
   /** Stop the timer (power-off, kill). */
   resetTimer(): void {
     this.timerCval = undefined;
-    this.timerGen++;
+    this.timerDeadline = Infinity;
+    this.timerAsserted = false;
   }
 
   // ---- interrupt line ----

@@ -139,3 +139,37 @@ test('master caps carry every right of their type', () => {
   assert.equal(ALL_RIGHTS[ObjectType.CSPACE], 0x8000_001f);
   assert.equal(ALL_RIGHTS[ObjectType.HWIRQ], 0x8000_0002);
 });
+
+test('child partitions allocate from a bounded heap: NOMEM, then freed by deletion', async () => {
+  await runRoot(async (cpu, env) => {
+    const part = await create(cpu, env, Hvc.PARTITION_CREATE_PARTITION);
+    assert.equal(await err(cpu, Hvc.PARTITION_CREATE_DOORBELL, part, env.cspace_capid, 0), GhError.OBJECT_STATE, 'not yet active');
+    await ok(cpu, Hvc.OBJECT_ACTIVATE, part, 0);
+    const mkQueue = async () => {
+      const q = (await ok(cpu, Hvc.PARTITION_CREATE_MSGQUEUE, part, env.cspace_capid, 0))[1]!;
+      await ok(cpu, Hvc.MSGQUEUE_CONFIGURE, q, (1023 << 16) | 255, 0);
+      return { q, err: await err(cpu, Hvc.OBJECT_ACTIVATE, q, 0) };
+    };
+    const made: bigint[] = [];
+    let last = GhError.OK as number;
+    for (let i = 0; i < 32 && last === GhError.OK; i++) {
+      const { q, err: e } = await mkQueue();
+      made.push(q);
+      last = e;
+    }
+    assert.equal(last, GhError.NOMEM, 'a 4 MiB partition heap holds 15 such queues');
+    assert.equal(made.length, 16);
+    for (const q of made) await ok(cpu, Hvc.CSPACE_DELETE_CAP_FROM, env.cspace_capid, q, 0);
+    assert.equal((await mkQueue()).err, GhError.OK, 'the heap came back');
+    // A critical vCPU needs the privileged (root) partition.
+    const t = (await ok(cpu, Hvc.PARTITION_CREATE_THREAD, part, env.cspace_capid, 0))[1]!;
+    await ok(cpu, Hvc.VCPU_CONFIGURE, t, 1n << 8n, 0);
+    await ok(cpu, Hvc.CSPACE_ATTACH_THREAD, env.cspace_capid, t, 0);
+    await ok(cpu, Hvc.ADDRSPACE_ATTACH_THREAD, env.addrspace_capid, t, 0);
+    assert.equal(await err(cpu, Hvc.OBJECT_ACTIVATE, t, 0), GhError.DENIED);
+    assert.equal(await err(cpu, Hvc.VCPU_CONFIGURE, t, 1n << 6n, 0), GhError.ARGUMENT_INVALID, 'unknown option bit');
+    // The partition needs ObjectCreate; a copy without it is refused.
+    const weak = (await ok(cpu, Hvc.CSPACE_COPY_CAP_FROM, env.cspace_capid, part, env.cspace_capid, Rights.partition.DONATE, 0))[1]!;
+    assert.equal(await err(cpu, Hvc.PARTITION_CREATE_DOORBELL, weak, env.cspace_capid, 0), GhError.CSPACE_INSUFFICIENT_RIGHTS);
+  });
+});

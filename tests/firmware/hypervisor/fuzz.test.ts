@@ -147,9 +147,12 @@ test('100k hostile hypercalls from two VMs leave a third VM and the invariants i
       await ok(cpu, Hvc.VCPU_POWERON, victim.vcpus[0]!, 0x8000_0000, 0, 0);
 
       // The hostile VMs: their own cspace, address space, memory, VIC and vCPU caps (no power or
-      // lifecycle rights on themselves), the partition to allocate from, a send cap to the
+      // lifecycle rights on themselves), a partition to allocate from, a send cap to the
       // victim's queue (H1) or doorbell (H2), and a few caps valid only in other cspaces.
       const foreign = [env.cspace_capid, env.vcpu_capid, env.ddr_me_capid, victim.me, victim.vcpus[0]!, fromH1, bell, toRoot];
+      // They allocate from a partition of their own (not privileged: no critical vCPUs).
+      const part = await create(cpu, env, Hvc.PARTITION_CREATE_PARTITION);
+      await ok(cpu, Hvc.OBJECT_ACTIVATE, part, 0);
       for (let h = 0; h < 2; h++) {
         const vm = await buildVm(cpu, env, rg.machine, {
           vmid: 91 + h,
@@ -162,7 +165,7 @@ test('100k hostile hypercalls from two VMs leave a third VM and the invariants i
         });
         const own: bigint[] = [];
         own.push(await copy(vm.cspace, vm.cspace, 0xffff_ffff));
-        own.push(await copy(env.partition_capid, vm.cspace, Rights.partition.OBJECT_CREATE));
+        own.push(await copy(part, vm.cspace, Rights.partition.OBJECT_CREATE));
         own.push(await copy(vm.addrspace, vm.cspace, 0xffff_ffff));
         own.push(await copy(vm.me, vm.cspace, 0xffff_ffff));
         own.push(await copy(vm.vic, vm.cspace, 0xffff_ffff));

@@ -2,7 +2,7 @@
 // lines, and powered-on vCPUs outliving their caps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gicEnable, gicInit, GhError, Hvc, HypervisorError, ObjectType, type GicFrames, type VirqLine } from '../../../firmware/hypervisor/index';
+import { gicEnable, gicInit, GhError, Hvc, hypercall, HypervisorError, ObjectType, VcpuRunState, type GicFrames, type VirqLine } from '../../../firmware/hypervisor/index';
 import { buildVm, ok, RAM_BASE, runRoot, signal } from './harness';
 
 test('a device handler claims guest MMIO, runs on the vCPU time, and raises a host interrupt line', async () => {
@@ -96,4 +96,32 @@ test('a powered-on vCPU keeps running after its caps are deleted; powered off it
   });
   assert.equal(ticks, 20);
   assert.deepEqual(r.hv.checkInvariants(), []);
+});
+
+test('entry resolution: the ROM table, then image decoders; no code or an unmapped PC faults', async () => {
+  const ran: string[] = [];
+  const pa = RAM_BASE + 0x1000_0000;
+  await runRoot(async (cpu, env, rg) => {
+    // A toy image format: the magic "GIMG" at the entry's physical address.
+    rg.machine.addImageDecoder((p, mem) => (mem.load(p, 4) === 0x474d_4947 ? async () => void ran.push(`image at 0x${p.toString(16)}`) : undefined));
+    const vm = await buildVm(cpu, env, rg.machine, { vmid: 82, pa, size: 0x10_0000, ipaBase: 0x8000_0000, entry: 0x8000_0000, vcpus: 3, noPowerOn: true, code: async () => void ran.push('rom') });
+    rg.machine.mem.store(pa + 0x2000, 4, 0x474d_4947);
+    await ok(cpu, Hvc.VCPU_POWERON, vm.vcpus[0]!, 0x8000_0000, 0, 0);
+    await ok(cpu, Hvc.VCPU_POWERON, vm.vcpus[1]!, 0x8000_2000, 0, 0);
+    await ok(cpu, Hvc.VCPU_POWERON, vm.vcpus[2]!, 0x8000_4000, 0, 0);
+    // Poll until each has run (vcpu_run_check is BUSY while runnable).
+    const state = async (t: bigint) => {
+      for (;;) {
+        const x = await hypercall(cpu, Hvc.VCPU_RUN_CHECK, t, 0);
+        if (x.error !== GhError.BUSY) return Number(x.x[1]);
+        await cpu.spin(1_000_000);
+      }
+    };
+    assert.equal(await state(vm.vcpus[2]!), VcpuRunState.FAULT, 'no code at the PC');
+    // Unmapped PC.
+    const vm2 = await buildVm(cpu, env, rg.machine, { vmid: 83, pa: pa + 0x10_0000, size: 0x10_0000, ipaBase: 0x8000_0000, entry: 0x8000_0000, noPowerOn: true, code: async () => {} });
+    await ok(cpu, Hvc.VCPU_POWERON, vm2.vcpus[0]!, 0x7000_0000, 0, 0);
+    assert.equal(await state(vm2.vcpus[0]!), VcpuRunState.FAULT, 'unmapped PC');
+  });
+  assert.deepEqual(ran.sort(), ['image at 0x50002000', 'rom']);
 });

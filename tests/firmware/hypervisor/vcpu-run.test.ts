@@ -2,7 +2,7 @@
 // power-off, fault, timeslice end), resuming with the VMM's data; vcpu_run_check; wake-up VIRQ.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GhError, Hvc, hypercall, Rights, VcpuRunState, WakeupFrom, type GuestCpu } from '../../../firmware/hypervisor/index';
+import { GhError, gicEnable, gicInit, Hvc, hypercall, Rights, VcpuRunState, WakeupFrom, type GuestCpu } from '../../../firmware/hypervisor/index';
 import { buildVm, clearPending, create, err, isPending, ok, RAM_BASE, runRoot, setEdge } from './harness';
 
 const WAKEUP_VIRQ = 70;
@@ -121,4 +121,40 @@ test('timeslice end returns READY; a fault returns FAULT and raises the halt VIR
     assert.deepEqual(tuple(await hypercall(cpu, Hvc.VCPU_RUN_CHECK, u, 0)), [GhError.OK, VcpuRunState.POWERED_OFF, 1n, 0n, 0n]);
     assert.equal(await err(cpu, Hvc.VCPU_POWERON, u, 0x8000_0000, 0, 0), GhError.FAILURE);
   });
+});
+
+test('an interrupt for the caller ends vcpu_run with READY at the next preemption point', async () => {
+  const taken: number[] = [];
+  let returnedAt = 0;
+  await runRoot(async (cpu, env, rg) => {
+    const vm = await buildVm(cpu, env, rg.machine, {
+      vmid: 23,
+      pa: RAM_BASE + 0x1400_0000,
+      size: 0x10_0000,
+      ipaBase: 0x8000_0000,
+      entry: 0x8000_0000,
+      proxy: true,
+      code: async (g) => {
+        for (;;) await g.spin(1_000_000);
+      },
+    });
+    const frames = { gicdBase: env.gicd_base, gicrBase: env.gicr_base, gicrStride: env.gicr_stride };
+    await gicInit(cpu, frames);
+    await gicEnable(cpu, frames, 99, false);
+    const line = rg.hv.createVirqLine(255, 99);
+    cpu.setIrqVector(() => {
+      const id = cpu.gicAcknowledge();
+      taken.push(id);
+      line.deassert();
+      cpu.gicEndOfInterrupt(id);
+    });
+    cpu.setIrqMasked(false);
+    const start = rg.machine.now;
+    rg.machine.at(start + 1_000_000, () => line.assert());
+    const x = await run(cpu, vm.vcpus[0]!);
+    returnedAt = rg.machine.now - start;
+    assert.equal(Number(x.x[1]), VcpuRunState.READY);
+  });
+  assert.deepEqual(taken, [99]);
+  assert.ok(returnedAt >= 1_000_000 && returnedAt < 1_300_000, `returned after ${returnedAt} ns, not at the 5 ms timeslice end`);
 });

@@ -149,3 +149,27 @@ test('a level interrupt re-pends at EOI while its source asserts; routing; prior
     assert.equal((await hypercall(cpu, Hvc.DOORBELL_SEND, db, 0, 0)).error, GhError.OK);
   });
 });
+
+test('reprogramming the timer or sending SGIs in a loop costs no events', async () => {
+  let pending = -1;
+  let sgis = 0;
+  await runRoot(async (cpu, env, rg) => {
+    const frames: GicFrames = { gicdBase: env.gicd_base, gicrBase: env.gicr_base, gicrStride: env.gicr_stride };
+    cpu.setIrqVector(() => {
+      const id = cpu.gicAcknowledge();
+      if (id === 7) sgis++;
+      cpu.gicEndOfInterrupt(id);
+    });
+    await gicInit(cpu, frames);
+    await gicEnable(cpu, frames, 7, true);
+    const now = cpu.counter();
+    for (let i = 0; i < 100_000; i++) cpu.setTimer(now + 1_000_000n - BigInt(i));
+    for (let i = 0; i < 100_000; i++) cpu.gicSendSgi(7, [0]);
+    pending = rg.machine.pendingEvents;
+    cpu.setTimer(undefined);
+    cpu.setIrqMasked(false);
+    await cpu.spin(10_000);
+  });
+  assert.ok(pending >= 0 && pending < 10, `${pending} events queued`);
+  assert.equal(sgis, 1, 'sends before delivery coalesce into one pending SGI');
+});
