@@ -18,6 +18,7 @@ import { registerVmMgmt } from './vm/vm-mgmt';
 import { VmCreation } from './vm/vm-creation';
 import { registerMemparcelHandlers } from './mem/memparcel-handlers';
 import { registerMiscHandlers } from './vm/misc-handlers';
+import { registerBootContext } from './vm/boot-context';
 import type { Vm } from './vm/vm';
 
 export type Work = () => Promise<void> | void;
@@ -64,6 +65,7 @@ export class ResourceManager {
     this.consoles.register();
     this.irqs.register();
     registerMiscHandlers(this);
+    registerBootContext(this);
     // The RM and the primary VM exist from the start (vm_mgnt_init).
     const rmVm = this.vms.create(Vmid.RM, Vmid.RM);
     rmVm.name = 'RM';
