@@ -410,7 +410,7 @@ export class GhVm {
     }
     this.setStatus(GH_RM_VM_STATUS.NO_STATE);
     this.statusSubject.complete();
-    this.s.events.next({ vmid: this.vmid, kind: 'freed' });
     this.resolveFreed();
+    this.s.events.next({ vmid: this.vmid, kind: 'freed' });
   }
 }
