@@ -323,7 +323,7 @@ export default async function (): Promise<Row[]> {
   const sched: Row[] = [];
   sched.push(await schedulerRate(1, 4, 8, 200));
   sched.push(await schedulerRate(64, 4, 8, 200));
-  sched.push(await schedulerRate(1024, 4, 8, 20));
+  sched.push(await schedulerRate(1024, 4, 8, 100));
   process.stdout.write('\n');
   printTable(sched);
   rows.push(...scaling, ...paths, ...sched);

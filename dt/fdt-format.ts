@@ -51,20 +51,3 @@ export interface FdtHeader {
   size_dt_strings: number;
   size_dt_struct: number;
 }
-
-export function tokenName(token: number): string {
-  switch (token) {
-    case FDT_BEGIN_NODE:
-      return 'FDT_BEGIN_NODE';
-    case FDT_END_NODE:
-      return 'FDT_END_NODE';
-    case FDT_PROP:
-      return 'FDT_PROP';
-    case FDT_NOP:
-      return 'FDT_NOP';
-    case FDT_END:
-      return 'FDT_END';
-    default:
-      return `unknown token 0x${(token >>> 0).toString(16).padStart(8, '0')}`;
-  }
-}

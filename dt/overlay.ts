@@ -4,7 +4,8 @@
 // (target = <phandle> or target-path), and the overlay's __symbols__ are added to the base's.
 // applyOverlayFdt works on blobs and returns what `fdtoverlay` writes, byte for byte.
 import { DtbError } from './errors';
-import { FdtEditor, FDT_ERR, bytesToBinary, fdtStrerror } from './fdt-edit';
+import { FDT_ERR, bytesToBinary, fdtStrerror } from './fdt-cursor';
+import { FdtEditor } from './fdt-edit';
 import type { FdtLimits } from './fdt-limits';
 import { parseFdt } from './fdt-parse';
 import { toFdt } from './fdt-write';

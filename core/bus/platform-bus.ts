@@ -137,8 +137,9 @@ export class PlatformBusImpl {
     }
     while (this.triggered) {
       this.triggered = false;
+      // Deferred devices, and devices a bound bus driver created during this pass (unbound).
       for (const dev of [...this.devs]) {
-        if (dev.state === 'deferred') await this.tryProbe(dev);
+        if (dev.state === 'deferred' || dev.state === 'unbound') await this.tryProbe(dev);
       }
     }
   }

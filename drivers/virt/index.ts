@@ -5,6 +5,7 @@ export * from './gunyah/rm-rpc';
 export * from './gunyah/rm-calls-vm';
 export * from './gunyah/rm-calls-mem';
 export * from './gunyah/rsc-mgr';
+export * from './gunyah/gunyah-hyp';
 export * from './gunyah/rsc-mgr.module';
 export * from './gunyah/vm_mgr/uapi';
 export { GhVmManager, GhVmManagerToken } from './gunyah/vm_mgr/vm-mgr';

@@ -23,7 +23,7 @@ export { MsgqTransport } from './server/msgq-transport';
 export { parseVmConfig, VmConfigError, DEFAULT_MSG_SIZE, DEFAULT_QUEUE_DEPTH } from './config/vm-config-parser';
 export type { VmConfig, VdeviceConfig } from './config/vm-config';
 export { buildVmOverlay, mergeRanges, interruptCells, guidToString, type OverlayInput } from './config/overlay-builder';
-export { buildHlosOverlay, HLOS_RM_COMPATIBLE } from './config/hlos-overlay';
+export { buildHlosOverlay, HLOS_RM_COMPATIBLE, HLOS_HYPERVISOR_COMPATIBLE } from './config/hlos-overlay';
 export * from './mem/memparcel';
 export { CONSOLE_CHUNK } from './console/console-service';
 export { HOST_TYPE, MAX_CRASH_MSG, VmIdType } from './vm/vm-mgmt';

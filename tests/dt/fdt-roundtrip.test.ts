@@ -2,7 +2,7 @@
 // dtc (strings 'dtc') or libfdt's fdt_pack (strings 'keep') would write them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bytesEqual, parseFdt, toFdt, FdtReader, type FdtVisitor } from '../../dt';
+import { bytesEqual, parseFdt, toFdt, walkFdt, FdtReader, type FdtVisitor } from '../../dt';
 import { dtcFixtures, firstDiff, fixture, needTool, qemuFixtures, runTool } from './helpers';
 
 test('dtc-compiled blobs round-trip byte for byte', () => {
@@ -77,6 +77,8 @@ test('walk visits every node and property in order without building a tree', () 
   };
   const end = r.walk(v);
   assert.equal(end, r.layout.structEnd);
+  let count = 0;
+  walkFdt(b, { beginNode: () => count++, property() {}, endNode() {} });
   const t = parseFdt(b);
   let nodes = 0;
   let props = 0;
@@ -85,6 +87,7 @@ test('walk visits every node and property in order without building a tree', () 
     props += n.properties.length;
   }
   assert.equal(events.filter((e) => e === 'end').length, nodes);
+  assert.equal(count, nodes);
   assert.equal(events.filter((e) => /^  \S+=\d+$/.test(e)).length, props);
 });
 

@@ -154,3 +154,11 @@ test('interrupts: interrupt-parent walking, interrupts-extended, counts', () => 
   assert.equal(ofIrqFindParent(a), undefined);
   assert.throws(() => ofIrqParseOne(a), DtQueryError);
 });
+
+test('ofReadCells joins cells as #address-cells does', async () => {
+  const { ofReadCells } = await import('../../dt');
+  const t = features();
+  const mem = t.findNode('/memory@40000000')!;
+  assert.equal(ofReadCells(mem, 'reg', 4, 2), 0x880000000n);
+  assert.throws(() => ofReadCells(mem, 'reg', 7, 2), (e: unknown) => e instanceof DtQueryError && e.code === 'EOVERFLOW');
+});

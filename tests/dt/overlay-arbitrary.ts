@@ -7,47 +7,49 @@ import { deviceTree, nodeName, propName, propValue } from './arbitrary';
 
 export interface OverlayCase {
   base: DeviceTree;
-  overlay: DeviceTree;
+  /** Applied in order (a later one may merge into what an earlier one added). */
+  overlays: DeviceTree[];
 }
+
+type Fragment = Plan['overlays'][number][number];
 
 /** Choices the generator draws once and then interprets against the base it built. */
 interface Plan {
   base: DeviceTree;
   labelled: number[]; // picks of base nodes that get a phandle and a label
   phandleGap: number;
-  fragments: Array<{
-    byLabel: boolean;
-    pick: number;
-    props: Array<[string, Uint8Array]>;
-    refs: Array<{ kind: 'base' | 'local'; pick: number }>;
-    kids: Array<{ name: string; props: Array<[string, Uint8Array]>; labelled: boolean; reuse: boolean }>;
-  }>;
+  overlays: Array<
+    Array<{
+      byLabel: boolean;
+      pick: number;
+      props: Array<[string, Uint8Array]>;
+      refs: Array<{ kind: 'base' | 'local'; pick: number }>;
+      kids: Array<{ name: string; props: Array<[string, Uint8Array]>; labelled: boolean; reuse: boolean }>;
+    }>
+  >;
 }
+
+const kid = fc.record({
+  name: nodeName,
+  props: fc.uniqueArray(fc.tuple(propName.filter((n) => n !== 'phandle'), propValue), { maxLength: 3, selector: ([k]) => k }),
+  labelled: fc.boolean(),
+  reuse: fc.boolean(),
+});
+
+const fragment = fc.record({
+  byLabel: fc.boolean(),
+  pick: fc.nat(),
+  props: fc.uniqueArray(fc.tuple(propName.filter((n) => n !== 'phandle'), propValue), { maxLength: 4, selector: ([k]) => k }),
+  refs: fc.array(fc.record({ kind: fc.constantFrom('base' as const, 'local' as const), pick: fc.nat() }), { maxLength: 3 }),
+  kids: fc.array(kid, { maxLength: 3 }),
+});
 
 const plan: fc.Arbitrary<Plan> = fc.record({
   base: deviceTree,
   labelled: fc.array(fc.nat(), { minLength: 1, maxLength: 5 }),
   phandleGap: fc.integer({ min: 1, max: 40 }),
-  fragments: fc.array(
-    fc.record({
-      byLabel: fc.boolean(),
-      pick: fc.nat(),
-      props: fc.uniqueArray(fc.tuple(propName.filter((n) => n !== 'phandle'), propValue), { maxLength: 4, selector: ([k]) => k }),
-      refs: fc.array(fc.record({ kind: fc.constantFrom('base' as const, 'local' as const), pick: fc.nat() }), { maxLength: 3 }),
-      kids: fc.array(
-        fc.record({
-          name: nodeName,
-          props: fc.uniqueArray(fc.tuple(propName.filter((n) => n !== 'phandle'), propValue), { maxLength: 3, selector: ([k]) => k }),
-          labelled: fc.boolean(),
-          reuse: fc.boolean(),
-        }),
-        { maxLength: 3 },
-      ),
-    }),
-    { minLength: 1, maxLength: 3 },
-  ),
+  overlays: fc.array(fc.array(fragment, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 2 }),
 });
-
 
 function build(p: Plan): OverlayCase {
   const base = p.base;
@@ -65,12 +67,16 @@ function build(p: Plan): OverlayCase {
     symbols.setString(label, node.path);
   }
 
+  return { base, overlays: p.overlays.map((fragments) => buildOverlay(fragments, nodes, labels)) };
+}
+
+function buildOverlay(fragments: Fragment[], nodes: DtNode[], labels: Array<{ label: string; node: DtNode }>): DeviceTree {
   const ov = new DeviceTree();
   const fixups = new Map<string, string[]>();
   const localFixups = ov.root.addChild('__local_fixups__');
   const ovSymbols = ov.root.addChild('__symbols__');
   let localPh = 1;
-  p.fragments.forEach((f, i) => {
+  fragments.forEach((f, i) => {
     const frag = ov.root.addChild(`fragment@${i}`);
     const fragPath = `/fragment@${i}`;
     if (f.byLabel && labels.length > 0) {
@@ -123,7 +129,7 @@ function build(p: Plan): OverlayCase {
     const fx = ov.root.addChild('__fixups__');
     for (const [label, list] of fixups) fx.setProperty(label, encodeStringList(list));
   }
-  return { base, overlay: ov };
+  return ov;
 }
 
 export const overlayCase: fc.Arbitrary<OverlayCase> = plan.map(build);

@@ -125,18 +125,21 @@ test('differential: the phandle clash as the installed fdtoverlay resolves it', 
 test('differential: random overlays apply as fdtoverlay applies them', { skip: needTool('fdtoverlay') }, () => {
   const libfdt = fdtoverlayLibfdt();
   fc.assert(
-    fc.property(overlayCase, ({ base, overlay }) => {
+    fc.property(overlayCase, ({ base, overlays }) => {
       const b = toFdt(base);
-      const o = toFdt(overlay);
+      const os = overlays.map((o) => toFdt(o));
       let ours: Uint8Array | Error;
       try {
-        ours = applyOverlayFdt(b, [o], { libfdt });
+        ours = applyOverlayFdt(b, os, { libfdt });
       } catch (e) {
         ours = e as Error;
       }
       let theirs: Uint8Array | Error;
       try {
-        theirs = runTool('fdtoverlay', (d) => ['-i', `${d}/b.dtb`, '-o', `${d}/o.dtb`, `${d}/v.dtbo`], { 'b.dtb': b, 'v.dtbo': o }, ['o.dtb']).outputs[0]!;
+        const files: Record<string, Uint8Array> = { 'b.dtb': b };
+        os.forEach((o, i) => (files[`v${i}.dtbo`] = o));
+        const args = (d: string) => ['-i', `${d}/b.dtb`, '-o', `${d}/o.dtb`, ...os.map((_, i) => `${d}/v${i}.dtbo`)];
+        theirs = runTool('fdtoverlay', args, files, ['o.dtb']).outputs[0]!;
       } catch (e) {
         theirs = new Error(String((e as { stderr?: Buffer }).stderr ?? e));
       }

@@ -15,6 +15,15 @@ export interface HlosOverlayInput {
   freeIrqStart: number;
 }
 
+/**
+ * The primary VM's /hypervisor compatible. The RM's vm_dt.c writes "qcom,gunyah-hypervisor-1.0",
+ * "qcom,gunyah-hypervisor", "simple-bus" (spec §23 step 4); with "simple-bus" dtc warns that the
+ * VM-ID child has no reg, and the primary VM's boot DT must decompile without warnings, so it
+ * carries the Linux binding's compatible instead (gunyah-hypervisor.yaml). Linux's RM driver
+ * matches the RPC node's "gunyah-resource-manager" either way.
+ */
+export const HLOS_HYPERVISOR_COMPATIBLE = ['gunyah-hypervisor'] as const;
+
 /** The RM-RPC node's compatibles for the HLOS (push-compatibles of its rm-rpc vdevice). */
 export const HLOS_RM_COMPATIBLE = ['gunyah-resource-manager', 'qcom,resource-manager-1-0', 'qcom,resource-manager'] as const;
 
@@ -24,13 +33,14 @@ export function buildHlosOverlay(i: HlosOverlayInput): DeviceTree {
   const hyp = root.at('hypervisor');
   hyp.setU32('#address-cells', 2);
   hyp.setU32('#size-cells', 0);
-  hyp.setStringList('compatible', ['qcom,gunyah-hypervisor-1.0', 'qcom,gunyah-hypervisor', 'simple-bus']);
+  hyp.setStringList('compatible', [...HLOS_HYPERVISOR_COMPATIBLE]);
   const id = hyp.addChild('qcom,gunyah-vm');
   id.setStringList('compatible', ['qcom,gunyah-vm-id-1.0', 'qcom,gunyah-vm-id']);
   id.setU32('qcom,vmid', i.vmid);
   id.setString('qcom,vendor', 'Qualcomm');
-  // "qcom,resource-manager-rpc@%016lx" with the TX cap (vm_dt_generate_rm_rpc_node).
-  const rpc = hyp.addChild(`qcom,resource-manager-rpc@${i.txCap.toString(16).padStart(16, '0')}`);
+  // Named after the TX cap like vm_dt_generate_rm_rpc_node, without its zero padding ("%016lx"):
+  // dtc warns about leading zeros in a unit address.
+  const rpc = hyp.addChild(`qcom,resource-manager-rpc@${i.txCap.toString(16)}`);
   rpc.setStringList('compatible', [...HLOS_RM_COMPATIBLE]);
   rpc.setU64('reg', [i.txCap, i.rxCap]);
   rpc.setU32('interrupts', [...interruptCells(i.txVirq), ...interruptCells(i.rxVirq)]);

@@ -48,10 +48,11 @@ export interface Booted {
  * Boot and run `program` as the primary VM's kernel until it returns. A failure inside the program
  * (an assertion) crashes the critical primary vCPU, which fails the machine run: it surfaces here.
  */
-export async function runPrimary(program: (c: GuestRmClient, cpu: GuestCpu) => Promise<void>, o: BoardOptions & { registerEntries?: (p: Platform) => void } = {}): Promise<Platform> {
+export async function runPrimary(program: (c: GuestRmClient, cpu: GuestCpu) => Promise<void>, o: BoardOptions & { registerEntries?: (p: Platform) => void; traceRm?: boolean } = {}): Promise<Platform> {
   let done = false;
   const platform = bootPlatform(boardTree(o), {
     hypervisor: o.hypervisor ?? { capIds: 'debug' },
+    traceRm: o.traceRm ?? false,
     primaryEntry: async (cpu) => {
       const c = await GuestRmClient.open(cpu, cpu.x[0]!, HLOS_SCRATCH);
       await program(c, cpu);
@@ -60,7 +61,10 @@ export async function runPrimary(program: (c: GuestRmClient, cpu: GuestCpu) => P
   });
   o.registerEntries?.(platform);
   await platform.machine.runUntil(() => done);
-  if (!done) throw new Error('the primary program did not finish (the machine went quiescent)');
+  if (!done) {
+    const trace = platform.rm()?.traceLog.slice(-30).join('\n') ?? '';
+    throw new Error(`the primary program did not finish (the machine went quiescent)${trace ? `; RM trace:\n${trace}` : ''}`);
+  }
   return platform;
 }
 
@@ -103,6 +107,7 @@ export function svmDt(s: SvmSpec): DeviceTree {
   r.setU32('#address-cells', 2);
   r.setU32('#size-cells', 2);
   r.setString('compatible', 'linux,dummy-virt');
+  r.setString('model', 'linux,dummy-virt');
   const n = s.vcpus ?? 1;
   const cpus = r.addChild('cpus');
   cpus.setU32('#address-cells', 1);
