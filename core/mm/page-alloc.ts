@@ -42,6 +42,8 @@ export class PageAllocator {
   private readonly zones: Zone[] = [];
   private readonly free: Set<number>[] = [];
   private freeCount = 0;
+  private pins: { start: number; end: number; refs: number }[] = [];
+  private deferred: { start: number; end: number }[] = [];
   readonly totalPages: number;
   /** Called with (ipa, bytes) to zero recycled pages; the kernel writes zeros through the CPU. */
   zeroer: ((ipa: bigint, bytes: number) => void) | undefined;
@@ -156,7 +158,8 @@ export class PageAllocator {
 
   /**
    * Free `count` pages from `addr` (free_pages_exact), each of which must be allocated. EINVAL for an
-   * unaligned address, memory the allocator does not manage, or a page that is already free.
+   * unaligned address, memory the allocator does not manage, or a page that is already free. Pinned
+   * pages (see `pin`) are only freed when their last pin goes.
    */
   freeRange(addr: bigint, count: number): void {
     if (addr % BigInt(PAGE_SIZE) !== 0n) throw new Errno('EINVAL', `free of unaligned address 0x${addr.toString(16)}`);
@@ -164,10 +167,77 @@ export class PageAllocator {
     const z = this.zoneOf(pfn0);
     if (!z || pfn0 + count > z.startPfn + z.pages) throw new Errno('EINVAL', `free of 0x${addr.toString(16)} (+${count} pages): not managed memory`);
     for (let i = 0; i < count; i++) {
-      if (!bitGet(z.allocated, pfn0 - z.startPfn + i)) {
+      if (!bitGet(z.allocated, pfn0 - z.startPfn + i) || this.deferredAt(pfn0 + i)) {
         throw new Errno('EINVAL', `double free of page 0x${((BigInt(pfn0 + i)) << BigInt(PAGE_SHIFT)).toString(16)}`);
       }
     }
+    if (this.pins.length === 0) return this.release(z, pfn0, count);
+    let run = pfn0;
+    for (let p = pfn0; p <= pfn0 + count; p++) {
+      const pinned = p < pfn0 + count && this.pinnedAt(p);
+      if (p === pfn0 + count || pinned) {
+        if (p > run) this.release(z, run, p - run);
+        run = p + 1;
+      }
+      if (pinned) {
+        const last = this.deferred[this.deferred.length - 1];
+        if (last && last.end === p) last.end++;
+        else this.deferred.push({ start: p, end: p + 1 });
+      }
+    }
+  }
+
+  /**
+   * pin_user_pages (FOLL_LONGTERM): the allocated pages [addr, +count) are kept from reuse until
+   * unpinned, even if their owner frees them meanwhile (memory lent or shared with another VM).
+   */
+  pin(addr: bigint, count: number): void {
+    const pfn0 = Number(addr >> BigInt(PAGE_SHIFT));
+    if (addr % BigInt(PAGE_SIZE) !== 0n || count <= 0 || !this.isAllocated(addr, count * PAGE_SIZE)) {
+      throw new Errno('EFAULT', `pin of 0x${addr.toString(16)} (+${count} pages): not allocated memory`);
+    }
+    const r = this.pins.find((x) => x.start === pfn0 && x.end === pfn0 + count);
+    if (r) r.refs++;
+    else this.pins.push({ start: pfn0, end: pfn0 + count, refs: 1 });
+  }
+
+  /** Drop a pin taken with the same range; pages freed while pinned go back now. */
+  unpin(addr: bigint, count: number): void {
+    const pfn0 = Number(addr >> BigInt(PAGE_SHIFT));
+    const i = this.pins.findIndex((x) => x.start === pfn0 && x.end === pfn0 + count);
+    if (i < 0) throw new Errno('EINVAL', `unpin of 0x${addr.toString(16)} (+${count} pages): not pinned`);
+    if (--this.pins[i]!.refs > 0) return;
+    this.pins.splice(i, 1);
+    const old = this.deferred;
+    this.deferred = [];
+    for (const d of old) {
+      let run = d.start;
+      let runPinned = this.pinnedAt(d.start);
+      for (let p = d.start + 1; p <= d.end; p++) {
+        const pinned = p < d.end && this.pinnedAt(p);
+        if (p < d.end && pinned === runPinned) continue;
+        if (runPinned) this.deferred.push({ start: run, end: p });
+        else this.release(this.zoneOf(run)!, run, p - run);
+        run = p;
+        runPinned = pinned;
+      }
+    }
+  }
+
+  /** Pages freed by their owner but held by a pin. */
+  get pinnedFreedPages(): number {
+    return this.deferred.reduce((n, d) => n + d.end - d.start, 0);
+  }
+
+  private pinnedAt(pfn: number): boolean {
+    return this.pins.some((r) => pfn >= r.start && pfn < r.end);
+  }
+
+  private deferredAt(pfn: number): boolean {
+    return this.deferred.some((d) => pfn >= d.start && pfn < d.end);
+  }
+
+  private release(z: Zone, pfn0: number, count: number): void {
     for (let i = 0; i < count; i++) bitClear(z.allocated, pfn0 - z.startPfn + i);
     // Give the range back as aligned blocks, merging each with free buddies.
     let p = pfn0;

@@ -83,10 +83,16 @@ export class UserMm {
 
   /** access_ok plus the VMA check: EFAULT unless [addr, addr+len) lies in mappings allowing the access. */
   check(addr: bigint, len: number, write: boolean): void {
-    if (len === 0) return;
-    if (addr < 0n || len < 0) throw new Errno('EFAULT', `bad user range 0x${addr.toString(16)}+${len}`);
+    if (len < 0) throw new Errno('EFAULT', `bad user range 0x${addr.toString(16)}+${len}`);
+    this.checkRange(addr, BigInt(len), write);
+  }
+
+  /** `check` for a bigint length (a whole region, as pin_user_pages walks it). */
+  checkRange(addr: bigint, len: bigint, write: boolean): void {
+    if (len === 0n) return;
+    if (addr < 0n || len < 0n) throw new Errno('EFAULT', `bad user range 0x${addr.toString(16)}+0x${len.toString(16)}`);
     let cur = addr;
-    const end = addr + BigInt(len);
+    const end = addr + len;
     while (cur < end) {
       const v = this.vmas.find((x) => cur >= x.start && cur < x.end);
       if (!v) throw new Errno('EFAULT', `user address 0x${cur.toString(16)} is not mapped`);

@@ -31,6 +31,10 @@ export interface IoContext {
   copyToUser(addr: bigint, data: Uint8Array): void;
   /** Install a new file in the task's table (anon-inode fds); returns the fd. */
   installFile(file: File, flags?: number): number;
+  /** fdget: the task's open file `fd` (EBADF when none); drivers that take fds as arguments use it. */
+  fdget?(fd: number): File;
+  /** access_ok plus the VMA walk (what pin_user_pages checks): EFAULT unless [addr, addr+len) is mapped for the access. */
+  accessOk?(addr: bigint, len: bigint, write: boolean): void;
 }
 
 /** A mapping request handed to a driver's mmap (vma fields). */

@@ -50,6 +50,8 @@ export class Process {
       copyFromUser: (addr, len) => this.copyFromUser(addr, len),
       copyToUser: (addr, data) => this.copyToUser(addr, data),
       installFile: (file, flags = 0) => this.files.install(file, (flags & O.CLOEXEC) !== 0),
+      fdget: (fd) => this.files.get(fd),
+      accessOk: (addr, len, write) => this.mm.checkRange(addr, len, write),
     };
   }
 

@@ -18,9 +18,19 @@ import { registerVmMgmt } from './vm/vm-mgmt';
 import { VmCreation } from './vm/vm-creation';
 import { registerMemparcelHandlers } from './mem/memparcel-handlers';
 import { registerMiscHandlers } from './vm/misc-handlers';
+import { registerBootContext } from './vm/boot-context';
 import type { Vm } from './vm/vm';
 
 export type Work = () => Promise<void> | void;
+
+/**
+ * Messages the open-source RM (12/2023) defines but does not handle, which this RM can serve when
+ * asked. Off by default, so the wire behaviour is the C RM's (UNIMPLEMENTED).
+ */
+export interface RmExtensions {
+  /** VM_SET_CONTEXT (0x56000031) as Linux v17's VM_SET_BOOT_CONTEXT (vm/boot-context.ts). */
+  setBootContext?: boolean;
+}
 
 export interface RmStats {
   work: number;
@@ -54,6 +64,7 @@ export class ResourceManager {
     readonly env: RmEnv,
     readonly plat: RmPlatform,
     transport: LinkTransport,
+    readonly extensions: RmExtensions = {},
   ) {
     this.hyp = plat.hyp;
     this.rpc = new RpcServer(transport);
@@ -64,6 +75,7 @@ export class ResourceManager {
     this.consoles.register();
     this.irqs.register();
     registerMiscHandlers(this);
+    if (extensions.setBootContext) registerBootContext(this);
     // The RM and the primary VM exist from the start (vm_mgnt_init).
     const rmVm = this.vms.create(Vmid.RM, Vmid.RM);
     rmVm.name = 'RM';

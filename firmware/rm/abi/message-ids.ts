@@ -36,7 +36,7 @@ export const RmMsg = {
   VM_GET_VMID: 0x5600_0024,
   VM_GET_PEERS: 0x5600_0025,
   VM_SET_TIME_BASE: 0x5600_0030,
-  /** VM_SET_CONTEXT in RM (Linux v17: VM_SET_BOOT_CONTEXT); defined but not handled: UNIMPLEMENTED. */
+  /** VM_SET_CONTEXT in RM (Linux v17: VM_SET_BOOT_CONTEXT); unhandled by the open-source RM (UNIMPLEMENTED); served only with the setBootContext extension (vm/boot-context.ts). */
   VM_SET_CONTEXT: 0x5600_0031,
   VM_SET_FIRMWARE_MEM: 0x5600_0032,
   /** Linux v15+ only; absent from the open-source RM: UNIMPLEMENTED. */

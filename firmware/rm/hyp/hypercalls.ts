@@ -185,6 +185,10 @@ export class Hypercalls {
   async vcpuPoweron(vcpu: bigint, entry: bigint, context: bigint, flags = 0n): Promise<void> {
     await this.ok(Hvc.VCPU_POWERON, vcpu, entry, context, flags);
   }
+  /** vcpu_register_write: set 0 X0..X30, 1 PC, 2 SP_EL0/EL1 (only while the vCPU is off). */
+  async vcpuRegisterWrite(vcpu: bigint, set: number, index: number, value: bigint): Promise<void> {
+    await this.ok(Hvc.VCPU_REGISTER_WRITE, vcpu, BigInt(set), BigInt(index), value, 0n);
+  }
   /** vcpu_kill: the error is returned (OBJECT_STATE for an already killed vCPU is expected). */
   async vcpuKill(vcpu: bigint): Promise<number> {
     return err((await this.raw(Hvc.VCPU_KILL, vcpu, 0n))[0]!);

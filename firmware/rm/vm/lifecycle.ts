@@ -189,6 +189,7 @@ function cleanup(vm: Vm): void {
   vm.crashMsg = undefined;
   vm.image = undefined;
   vm.firmware = undefined;
+  vm.bootContext = undefined;
   vm.config = undefined;
   vm.priority = 32;
   vm.ipa.clear();

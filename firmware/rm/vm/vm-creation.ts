@@ -14,6 +14,7 @@ import { AcceptFlag, MemType, TransType, type Memparcel } from '../mem/memparcel
 import type { ResourceManager } from '../resource-manager';
 import type { RmRequest } from '../server/rpc-server';
 import { PayloadWriter } from '../wire/payload-writer';
+import { applyBootContext } from './boot-context';
 import { patchVmDtb, readVmDtb } from './dt-patch';
 import { DEFAULT_GICD_BASE, DEFAULT_GICR_BASE, GICR_SIZE, type VcpuSpec } from './vm-builder';
 import type { Vm } from './vm';
@@ -226,8 +227,8 @@ export class VmCreation {
       const img = vm.image!;
       const boot = vm.objects!.vcpus.find((v) => v.boot) ?? vm.objects!.vcpus[0];
       if (!boot) throw new RmError(RmErr.NORESOURCE, 'VM has no vCPU');
-      const entry = img.ipaBase + (vm.config!.kernelEntryOffset ?? img.imageOffset);
-      await this.rm.hyp.vcpuPoweron(boot.cap, entry, img.ipaBase + img.dtOffset, 0n);
+      const regs = await applyBootContext(this.rm, boot.cap, vm.bootContext, img.ipaBase + (vm.config!.kernelEntryOffset ?? img.imageOffset), img.ipaBase + img.dtOffset);
+      await this.rm.hyp.vcpuPoweron(boot.cap, regs.entry, regs.x0, 0n);
     } catch (e) {
       // vm_mgnt_handle_start: any failure of the resource processing is NORESOURCE.
       await this.rm.lifecycle.forceState(vm, VmState.INIT_FAILED);

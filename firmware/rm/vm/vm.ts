@@ -119,6 +119,8 @@ export class Vm {
   priority = 32;
   image: VmImage | undefined;
   firmware: { handle: number; offset: bigint; size: bigint } | undefined;
+  /** Boot registers set with VM_SET_BOOT_CONTEXT (a gunyah-ts extension, boot-context.ts). */
+  bootContext: Map<number, bigint> | undefined;
   config: VmConfig | undefined;
   objects: VmObjects | undefined;
   /** Memparcels this VM owns (limit 64). */

@@ -1,0 +1,85 @@
+// The primary VM's kernel as this project composes it: the guest kernel with the RM driver, the
+// Gunyah console ttys and the VM manager (/dev/gunyah), plus the glue that gives every VM whose RM
+// console exists a /dev/ttyGH<vmid> held open by the kernel from VM_INIT on, so nothing the VM
+// writes before its VMM opens the tty is dropped by the RM (which drops console output while the
+// owner's side is closed).
+import { ContainerModule, inject, injectable } from 'inversify';
+import { bootKernel, Errno, O, Vfs, type BootOptions, type Cpu, type File, type IoContext, type Kernel, type VfsImpl } from '../../core';
+import { GhConsoleToken, gunyahConsoleModule, type GhConsoleClient } from '../../drivers/tty';
+import { GhVmListener, GhVmManagerToken, rscMgrModule, vmMgrModule, type GhRm, type GhVmManager } from '../../drivers/virt';
+
+@injectable()
+export class VmConsoleGlue implements GhVmListener {
+  private readonly held = new Map<string, { file: File; rm: GhRm }>();
+
+  constructor(
+    @inject(GhConsoleToken) private readonly consoles: GhConsoleClient,
+    @inject(Vfs) private readonly vfs: VfsImpl,
+  ) {}
+
+  private key(rm: GhRm, vmid: number): string {
+    return `${rm.name}/${vmid}`;
+  }
+
+  async vmInitialized(rm: GhRm, vmid: number): Promise<void> {
+    const c = this.consoles.console(rm);
+    if (!c) return;
+    const tty = c.addVm(vmid);
+    const ctx: IoContext = {
+      cpu: undefined as unknown as Cpu,
+      pid: 0,
+      signal: new AbortController().signal,
+      copyFromUser: () => {
+        throw new Errno('EFAULT', 'kernel open');
+      },
+      copyToUser: () => {
+        throw new Errno('EFAULT', 'kernel open');
+      },
+      installFile: () => {
+        throw new Errno('EINVAL', 'kernel open');
+      },
+    };
+    try {
+      // Opening the port opens the owner's side of the VM's RM console (CONSOLE_OPEN(vmid)).
+      const file = await this.vfs.openPath(`/dev/${tty.name}`, O.RDWR | O.NOCTTY, ctx);
+      this.held.set(this.key(rm, vmid), { file, rm });
+    } catch {
+      // No console for this VM (its config has no console-dev): no tty either.
+      c.removeVm(vmid);
+    }
+  }
+
+  async vmFreed(rm: GhRm, vmid: number): Promise<void> {
+    const h = this.held.get(this.key(rm, vmid));
+    this.held.delete(this.key(rm, vmid));
+    await h?.file.put();
+    this.consoles.console(rm)?.removeVm(vmid);
+  }
+}
+
+export const vmConsoleGlueModule = new ContainerModule(({ bind }) => {
+  bind(VmConsoleGlue).toSelf().inSingletonScope();
+  bind(GhVmListener).toService(VmConsoleGlue);
+});
+
+/** The driver modules of the primary VM's kernel. */
+export const PRIMARY_DRIVERS: readonly ContainerModule[] = [rscMgrModule, gunyahConsoleModule, vmMgrModule, vmConsoleGlueModule];
+
+/**
+ * Bytes kept out of the primary's page allocator at its entry point: the ROM table resolves the
+ * platform's entry address to host-linked code first, so guest memory must never be carved there.
+ */
+export const PRIMARY_IMAGE_SIZE = 0x20_0000n;
+
+/**
+ * Boot the primary VM's kernel on `cpu` from the DTB at x0 (bootPlatform's primaryEntry calls this);
+ * pass `kernelImage: { base: platform.primary.entry, size: PRIMARY_IMAGE_SIZE }`.
+ */
+export function bootPrimaryKernel(cpu: Cpu, opts: BootOptions = {}): Promise<Kernel> {
+  return bootKernel(cpu, cpu.x[0]!, { name: 'primary', validator: false, drivers: PRIMARY_DRIVERS, ...opts });
+}
+
+/** The kernel's VM manager (the kernel-side view of /dev/gunyah). */
+export function vmManager(k: Kernel): GhVmManager {
+  return k.get<GhVmManager>(GhVmManagerToken);
+}

@@ -1,0 +1,300 @@
+// The VMM: a program of the primary VM that creates one VM from a VM description through /dev/gunyah
+// (memory from its own address space, the image and the DTB loaded into it), starts it, runs one loop
+// per vCPU over GH_VCPU_RUN serving MMIO exits with its device models, and exposes the VM's console as
+// a stream (the RM console through /dev/ttyGH<vmid>, or the PL011's output).
+//
+// One VMM per process: stopping a VM interrupts the process's blocked calls (a signal), as a VMM's
+// vCPU threads are kicked out of KVM_RUN.
+import { Observable, ReplaySubject } from 'rxjs';
+import { EFD_CLOEXEC, EFD_NONBLOCK, Errno, O, type Process } from '../../core';
+import { toFdt } from '../../dt';
+import { GH_MEM_ALLOW_EXEC, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE, GH_VCPU_EXIT, GH_VM_STATUS } from '../../drivers/virt';
+import { ImageError, parseImageHeader } from '../../firmware/hypervisor';
+import { Pl011, PL011_SIZE } from './devices/pl011';
+import { buildGuestDtb } from './guest-dtb';
+import { GunyahUser, type VcpuRunPage } from './gunyah-user';
+import type { DeviceDescription, VmDescription } from './vm-description';
+
+/** Bytes at the top of guest RAM for the DTB (the RM writes its overlay into the same region). */
+export const DTB_REGION = 0x1_0000n;
+
+/** A device the VMM emulates behind MMIO exits. */
+export interface MmioDevice {
+  readonly name: string;
+  readonly base: bigint;
+  readonly size: bigint;
+  read(offset: number, size: number): bigint;
+  write(offset: number, size: number, value: bigint): void;
+}
+
+/** RM exit types (spec §4.7). */
+export const EXIT_TYPE_NAMES = ['VM_EXIT', 'PLATFORM_OFF', 'PLATFORM_RESET', 'PSCI_SYSTEM_RESET2', 'WATCHDOG_BITE', 'SOFTWARE_ERROR', 'ASYNC_HW_ERROR', 'VM_STOP_FORCED'] as const;
+
+export type VmExit =
+  | { kind: 'status'; status: number; statusName: 'load-failed' | 'exited' | 'crashed' | 'unknown'; exitType: number; exitTypeName: string; reason: Uint8Array; reasonSize: number }
+  | { kind: 'stopped' }
+  | { kind: 'error'; error: Error };
+
+export class VmmError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VmmError';
+  }
+}
+
+export interface VmmOptions {
+  /** Image offset from the memory base (default 0; the RM starts the boot vCPU there). */
+  imageOffset?: bigint;
+}
+
+interface VcpuHandle {
+  id: number;
+  fd: number;
+  page: VcpuRunPage;
+}
+
+function statusName(s: number): 'load-failed' | 'exited' | 'crashed' | 'unknown' {
+  return s === GH_VM_STATUS.LOAD_FAILED ? 'load-failed' : s === GH_VM_STATUS.EXITED ? 'exited' : s === GH_VM_STATUS.CRASHED ? 'crashed' : 'unknown';
+}
+
+/** A device that reads as zero and ignores writes ("stub" placement). */
+class StubDevice implements MmioDevice {
+  constructor(
+    readonly name: string,
+    readonly base: bigint,
+    readonly size: bigint,
+  ) {}
+  read(): bigint {
+    return 0n;
+  }
+  write(): void {}
+}
+
+export class Vmm {
+  readonly g: GunyahUser;
+  private devFd = -1;
+  private vmFd = -1;
+  vmid = 0;
+  private mem = 0n;
+  private readonly vcpus: VcpuHandle[] = [];
+  private readonly devices: MmioDevice[] = [];
+  private readonly eventFds: number[] = [];
+  private ttyFd = -1;
+  private readonly consoleSubject = new ReplaySubject<Uint8Array>(256);
+  private pl011: Pl011 | undefined;
+  private stopping = false;
+  private closed = false;
+  private exitResolve!: (e: VmExit) => void;
+  /** Resolves when every vCPU loop has ended: with the VM's status exit, `stopped`, or an error. */
+  readonly exited: Promise<VmExit>;
+  readonly stats = { mmioExits: 0, mmioUnclaimed: 0, runs: 0 };
+
+  private constructor(
+    readonly proc: Process,
+    readonly desc: VmDescription,
+  ) {
+    this.g = new GunyahUser(proc);
+    this.exited = new Promise((r) => (this.exitResolve = r));
+  }
+
+  /** The VM's console output (replayed to late subscribers); completes when the VM goes away. */
+  get console$(): Observable<Uint8Array> {
+    return this.consoleSubject.asObservable();
+  }
+
+  /**
+   * Create the VM (not started): /dev/gunyah, memory, image and DTB, devices and their irqfds,
+   * vCPUs. Throws Errno from the ioctls, VmmError for a description it cannot serve.
+   */
+  static async create(proc: Process, desc: VmDescription, image: Uint8Array, opts: VmmOptions = {}): Promise<Vmm> {
+    const v = new Vmm(proc, desc);
+    try {
+      await v.setup(image, opts.imageOffset ?? 0n);
+    } catch (e) {
+      await v.close();
+      throw e;
+    }
+    return v;
+  }
+
+  private async setup(image: Uint8Array, imageOffset: bigint): Promise<void> {
+    const d = this.desc;
+    const g = this.g;
+    try {
+      const h = parseImageHeader(image);
+      if (BigInt(h.imageSize) > d.memorySize - DTB_REGION - imageOffset) throw new VmmError(`the image (${h.imageSize} bytes) does not fit in ${d.memorySize} bytes of RAM`);
+    } catch (e) {
+      if (e instanceof ImageError) throw new VmmError(e.message);
+      throw e;
+    }
+    if (imageOffset % 0x1000n !== 0n) throw new VmmError('the image offset must be page aligned');
+    this.devFd = await g.openDev();
+    this.vmFd = await g.createVm(this.devFd);
+    this.vmid = await g.vmid(this.vmFd);
+    const { tree, irqs } = buildGuestDtb(d, { imageOffset });
+    const dtb = toFdt(tree);
+    if (BigInt(dtb.length) > DTB_REGION / 2n) throw new VmmError(`the DTB (${dtb.length} bytes) leaves no room for the RM's overlay`);
+    this.mem = await g.allocGuestMemory(d.memorySize);
+    this.proc.copyToUser(this.mem + imageOffset, image);
+    this.proc.copyToUser(this.mem + d.memorySize - DTB_REGION, dtb);
+    // The VM's RAM is lent: private to it while it runs (the RM makes it the VM's /memory).
+    await g.setUserMemRegion(this.vmFd, { label: 0, flags: GH_MEM_ALLOW_READ | GH_MEM_ALLOW_WRITE | GH_MEM_ALLOW_EXEC, guestPhysAddr: d.memoryBase, size: d.memorySize, userspaceAddr: this.mem }, true);
+    await g.setDtbConfig(this.vmFd, d.memoryBase + d.memorySize - DTB_REGION, DTB_REGION);
+    for (const dev of d.devices) this.devices.push(this.makeDevice(dev, irqs.find((i) => i.device === dev.name)?.label));
+    for (const irq of irqs) {
+      const efd = this.eventFds.find((_, i) => i === irq.label - 1);
+      if (efd === undefined) throw new VmmError(`no eventfd for ${irq.device}`);
+      await g.addIrqfd(this.vmFd, efd, irq.label, true);
+    }
+    for (let i = 0; i < d.vcpus; i++) {
+      const fd = await g.addVcpu(this.vmFd, i);
+      this.vcpus.push({ id: i, fd, page: await g.mapRunPage(fd) });
+    }
+  }
+
+  private makeDevice(dev: DeviceDescription, irqLabel: number | undefined): MmioDevice {
+    if (dev.placement === 'stub') return new StubDevice(dev.name, dev.base, dev.size);
+    if (dev.placement === 'native') throw new VmmError(`${dev.node.path}: placement "native" needs an in-hypervisor emulator, which this VMM does not provide`);
+    if (dev.compatible.includes('arm,pl011')) {
+      if (dev.size < BigInt(PL011_SIZE)) throw new VmmError(`${dev.node.path}: a PL011 decodes 4 KiB`);
+      const efd = irqLabel === undefined ? undefined : this.proc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+      if (efd !== undefined) this.eventFds[irqLabel! - 1] = efd;
+      const uart = new Pl011({
+        onTx: (b) => {
+          if (this.desc.console === 'pl011' && uart === this.pl011) this.consoleSubject.next(b);
+        },
+        // Level high: each rising edge rings the doorbell through the irqfd.
+        onIrq: (level) => {
+          if (level && efd !== undefined) void this.g.writeEventfd(efd).catch(() => undefined);
+        },
+      });
+      if (this.desc.console === 'pl011' && !this.pl011) this.pl011 = uart;
+      return {
+        name: dev.name,
+        base: dev.base,
+        size: dev.size,
+        read: (off, size) => BigInt(uart.read(off, size)),
+        write: (off, size, value) => uart.write(off, size, Number(BigInt.asUintN(32, value))),
+      };
+    }
+    throw new VmmError(`${dev.node.path}: no emulation of ${dev.compatible[0]} (use placement = "stub")`);
+  }
+
+  /** GH_VM_START, then the console reader and one run loop per vCPU. */
+  async start(): Promise<void> {
+    await this.g.start(this.vmFd);
+    if (this.desc.console === 'rm') {
+      try {
+        this.ttyFd = await this.proc.open(`/dev/ttyGH${this.vmid}`, O.RDWR | O.NOCTTY);
+        void this.readConsole();
+      } catch (e) {
+        this.consoleSubject.error(e);
+      }
+    }
+    const loops = this.vcpus.map((v) => this.runLoop(v));
+    void Promise.all(loops).then((results) => {
+      const status = results.find((r) => r.kind === 'status');
+      const err = results.find((r) => r.kind === 'error');
+      this.exitResolve(err ?? status ?? results[0] ?? { kind: 'stopped' });
+      if (this.desc.console !== 'rm') this.consoleSubject.complete();
+    });
+  }
+
+  private async readConsole(): Promise<void> {
+    try {
+      for (;;) {
+        const b = await this.proc.readBytes(this.ttyFd, 4096);
+        if (b.length === 0) break;
+        this.consoleSubject.next(b);
+      }
+      this.consoleSubject.complete();
+    } catch (e) {
+      // Interrupted by stop() or the tty went away: the stream ends.
+      if (Errno.is(e, 'EINTR') || this.closed) this.consoleSubject.complete();
+      else this.consoleSubject.error(e);
+    }
+  }
+
+  /** Bytes to the VM's console (RM console input, or the PL011's receive FIFO). */
+  async writeConsole(bytes: Uint8Array): Promise<void> {
+    if (this.desc.console === 'rm' && this.ttyFd >= 0) await this.proc.writeBytes(this.ttyFd, bytes);
+    else if (this.pl011) this.pl011.receive(bytes);
+    else throw new VmmError('the VM has no console to write to');
+  }
+
+  private device(addr: bigint, len: number): MmioDevice | undefined {
+    return this.devices.find((d) => addr >= d.base && addr + BigInt(len) <= d.base + d.size);
+  }
+
+  private async runLoop(v: VcpuHandle): Promise<VmExit> {
+    const p = v.page;
+    for (;;) {
+      try {
+        this.stats.runs++;
+        await this.g.vcpuRun(v.fd);
+      } catch (e) {
+        if (this.stopping && Errno.is(e, 'EINTR')) return { kind: 'stopped' };
+        return { kind: 'error', error: e instanceof Error ? e : new Error(String(e)) };
+      }
+      const reason = p.exitReason;
+      if (reason === GH_VCPU_EXIT.MMIO) {
+        this.stats.mmioExits++;
+        const addr = p.mmioAddr;
+        const len = p.mmioLen;
+        const dev = this.device(addr, len);
+        if (!dev) this.stats.mmioUnclaimed++;
+        if (p.mmioIsWrite) dev?.write(Number(addr - dev.base), len, BigInt.asUintN(len * 8, p.mmioData));
+        else p.mmioData = dev ? BigInt.asUintN(len * 8, dev.read(Number(addr - dev.base), len)) : 0n;
+        continue;
+      }
+      if (reason === GH_VCPU_EXIT.STATUS) {
+        const info = p.exitInfo;
+        return { kind: 'status', status: p.status, statusName: statusName(p.status), exitType: info.type, exitTypeName: EXIT_TYPE_NAMES[info.type] ?? `type ${info.type}`, reason: info.reason, reasonSize: info.reasonSize };
+      }
+      return { kind: 'error', error: new VmmError(`vCPU ${v.id}: unexpected exit reason ${reason}`) };
+    }
+  }
+
+  /** Stop a running VM: kick every vCPU out of GH_VCPU_RUN, then release it (the kernel stops it). */
+  async stop(): Promise<VmExit> {
+    if (!this.stopping) {
+      this.stopping = true;
+      for (const v of this.vcpus) v.page.immediateExit = true;
+      this.proc.interrupt();
+    }
+    const exit = this.vcpus.length > 0 && this.vmFd >= 0 ? await this.exited : ({ kind: 'stopped' } as const);
+    await this.close();
+    return exit;
+  }
+
+  /**
+   * Close every fd and unmap the VM's memory. The last reference to the VM going away makes the
+   * kernel stop it, reset it through the RM, reclaim its memory and free its VMID.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const closeFd = async (fd: number) => {
+      if (fd >= 0) await this.proc.close(fd).catch(() => undefined);
+    };
+    for (const v of this.vcpus) {
+      try {
+        this.proc.munmap(v.page.addr, 4096n);
+      } catch {
+        // already gone
+      }
+      await closeFd(v.fd);
+    }
+    for (const fd of this.eventFds) if (fd !== undefined) await closeFd(fd);
+    await closeFd(this.ttyFd);
+    await closeFd(this.vmFd);
+    await closeFd(this.devFd);
+    if (this.mem !== 0n) {
+      try {
+        this.proc.munmap(this.mem, this.desc.memorySize);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
