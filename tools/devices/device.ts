@@ -98,6 +98,18 @@ export interface DeviceEmulator {
   timer(id: number): void;
   /** Bytes from the host side of the character backend (console input). Returns bytes accepted. */
   input?(bytes: Uint8Array): number;
+  /**
+   * Stores that only kick the device (virtio's QueueNotify, one per queue): a placement may deliver
+   * them after the vCPU has resumed (an ioeventfd) instead of trapping to the emulator.
+   */
+  readonly kicks?: readonly DeviceKick[];
+}
+
+/** A store of `value` (`size` bytes) at `offset` that only kicks the device. */
+export interface DeviceKick {
+  readonly offset: number;
+  readonly size: AccessSize;
+  readonly value: bigint;
 }
 
 /** A device factory: how a placement gets a fresh instance (to start, and to restart after a fault). */

@@ -31,3 +31,8 @@ export * from './virtio/virtio-device';
 export * from './virtio/virtio-mmio';
 export * from './virtio/virtio-console';
 export * from './native/native-app-entry';
+export * from './pl011-device';
+export * from './vmm/vmm-device-host';
+export * from './placement/device-factories';
+export * from './placement/device-placements';
+export * from './placement/stub-launcher';

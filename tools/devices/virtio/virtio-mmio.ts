@@ -3,7 +3,7 @@
 // selection and configuration, interrupt status and acknowledge, configuration generation, device and
 // queue reset. Guest mistakes (bad queue layouts, malformed descriptor chains, DMA outside the
 // grants) put the device in DEVICE_NEEDS_RESET; they never throw out of a register access.
-import { accessInWindow, GuestMemoryError, type AccessSize, type DeviceEmulator, type DeviceEnv } from '../device';
+import { accessInWindow, GuestMemoryError, type AccessSize, type DeviceEmulator, type DeviceEnv, type DeviceKick } from '../device';
 import {
   bit,
   VIRTIO_MMIO_INT_CONFIG,
@@ -53,6 +53,11 @@ export class VirtioMmioDevice<T extends VirtioDeviceType = VirtioDeviceType> imp
     this.name = type.name;
     if (type.configSize > VIRTIO_MMIO_WINDOW - R.CONFIG) throw new RangeError(`${type.name}: configuration space of ${type.configSize} bytes does not fit the window`);
     this.queues = type.queueMax.map((m, i) => new SplitQueue(i, m));
+  }
+
+  /** QueueNotify with each queue's index: what an ioeventfd (with DATAMATCH) can take. */
+  get kicks(): readonly DeviceKick[] {
+    return this.queues.map((_, i) => ({ offset: R.QUEUE_NOTIFY, size: 4, value: BigInt(i) }));
   }
 
   get env(): DeviceEnv {
