@@ -84,7 +84,7 @@ export async function overlayInputFor(rm: ResourceManager, vm: Vm, base: DeviceT
   } else if (cfg.gic.gicdBase === undefined) {
     gic = { mode: 'patch', path: cfg.gic.path, gicdBase: g.gicdBase, gicrBase: g.gicrBase, gicrStride: g.gicrStride, vcpus: o.vcpus.length, addrCells: cfg.gic.addrCells, sizeCells: cfg.gic.sizeCells };
   }
-  const seed = await rm.hyp.entropy(8);
+  const seed = await rm.entropy(8);
   return {
     vmid: vm.vmid,
     ownerVmid: vm.owner,
