@@ -7,19 +7,8 @@
 //     time and of wall time (examples/guests/virtio-echo);
 //   - the round trip again while 8 other busy VMs (examples/guests/hvc-loop) share the physical CPUs:
 //     median, p99 and jitter (p99 - median).
-import { filter, firstValueFrom } from 'rxjs';
-import { DeviceTree } from '../dt/index';
-import type { GuestCpu } from '../firmware/hypervisor/index';
-import { bootPlatform, type Platform } from '../firmware/platform/index';
-import type { Kernel } from '../core/index';
-import type { GhVmManager } from '../drivers/virt/index';
-import { DevicePlacements, type StubVmLauncher } from '../tools/devices/index';
-import { builtinImage } from '../tools/image/builtin-images';
-import { defaultBoard } from '../tools/vmm/default-board';
-import { bootPrimaryKernel, PRIMARY_IMAGE_SIZE, vmManager } from '../tools/vmm/primary-kernel';
-import { parseVmDescription, type Placement, type VmDescription } from '../tools/vmm/vm-description';
-import { Vmm } from '../tools/vmm/vmm';
-import { MMIO_BENCH_MAGIC, MMIO_BENCH_RESULTS_BELOW } from '../examples/guests/mmio-bench';
+import { DevicePlacements, StubVms, buildImages, finishVm, MMIO_BENCH_MAGIC, MMIO_BENCH_RESULTS_BELOW, onPrimary, placedVmDescription, startVm, VIRTIO_CONSOLE_NODE, type PrimaryEnv, type Vmm } from '../tools/devices/index';
+import type { Placement } from '../tools/devices/index';
 import { printTable, type Row } from './table';
 
 const READS = 2000;
@@ -28,74 +17,16 @@ const XFER = 256 * 1024;
 const BUSY_VMS = 8;
 const PLACEMENTS: Placement[] = (process.env['PLACEMENTS']?.split(',') as Placement[] | undefined) ?? ['native', 'vmm', 'stub'];
 
-function description(name: string, image: string, bootargs: string, placement: Placement | undefined): VmDescription {
-  const t = new DeviceTree();
-  const r = t.root;
-  r.setStringList('compatible', ['gunyah-ts,vm']);
-  r.setString('model', name);
-  r.setString('image', image);
-  r.setU64('memory-size', [0x200_0000n]);
-  r.setString('bootargs', bootargs);
-  r.setU32('#address-cells', 2);
-  r.setU32('#size-cells', 2);
-  if (placement) {
-    const d = r.addChild('virtio_mmio@a000000');
-    d.setStringList('compatible', ['virtio,mmio']);
-    d.setU32('virtio-device-type', 3);
-    d.setU64('reg', [0x0a00_0000n, 0x200n]);
-    d.setEmpty('dma-coherent');
-    d.setString('placement', placement);
-  }
-  return parseVmDescription(t, r);
+let images = new Map<string, Uint8Array>();
+const image = (name: string): Uint8Array => images.get(`builtin:${name}`)!;
+
+function placements(env: PrimaryEnv, placement: Placement): DevicePlacements {
+  const stubs = new StubVms({ kernel: env.k, hv: env.platform.hv, image: image('device-stub') });
+  return new DevicePlacements({ clock: env.k.clock, hv: env.platform.hv, placement, stubs });
 }
 
-interface Env {
-  k: Kernel;
-  mgr: GhVmManager;
-  platform: Platform;
-}
-
-/** Boot the stack and run `program` in the primary VM. */
-async function onPrimary<T>(program: (env: Env) => Promise<T>): Promise<T> {
-  let done = false;
-  let result!: T;
-  let failure: unknown;
-  const platform = bootPlatform(defaultBoard({ cpus: 2 }), {
-    primaryEntry: async (cpu: GuestCpu) => {
-      const k = await bootPrimaryKernel(cpu, { kernelImage: { base: platform.primary.entry, size: PRIMARY_IMAGE_SIZE } });
-      try {
-        result = await program({ k, mgr: vmManager(k), platform });
-      } catch (e) {
-        failure = e;
-      }
-      done = true;
-    },
-  });
-  await platform.machine.runUntil(() => done);
-  if (failure) throw failure;
-  if (!done) throw new Error(`the benchmark program did not finish (virtual time ${platform.machine.now} ns)`);
-  return result;
-}
-
-function stubsFor(_env: Env): { stubs?: StubVmLauncher } {
-  return {};
-}
-
-/** Images are built before the machine runs (a build is host work the simulation cannot wait for). */
-const images = new Map<string, Uint8Array>();
-
-async function startVm(env: Env, d: VmDescription, placements: DevicePlacements | undefined): Promise<Vmm> {
-  const image = images.get(d.image);
-  if (!image) throw new Error(`${d.image} was not built`);
-  const vmm = await Vmm.create(env.k.spawn(`vmm-${d.name}`), d, image, placements ? { devices: placements } : {});
-  await vmm.start();
-  return vmm;
-}
-
-async function finish(env: Env, vmm: Vmm): Promise<void> {
-  const freed = firstValueFrom(env.mgr.events$.pipe(filter((e) => e.vmid === vmm.vmid && e.kind === 'freed')));
-  await vmm.close();
-  await freed;
+async function run(env: PrimaryEnv, name: string, imageName: string, bootargs: string, placement: Placement | undefined, p?: DevicePlacements): Promise<Vmm> {
+  return startVm(env, placedVmDescription(name, `builtin:${imageName}`, bootargs, placement), image(imageName), p);
 }
 
 function pct(sorted: Float64Array, p: number): number {
@@ -103,10 +34,9 @@ function pct(sorted: Float64Array, p: number): number {
 }
 
 /** One mmio-bench run: [virtual ns, wall ns] samples. */
-async function roundTrips(env: Env, placement: Placement, reads: number): Promise<{ virt: Float64Array; wall: Float64Array }> {
-  const placements = new DevicePlacements({ clock: env.k.clock, hv: env.platform.hv, placement, ...stubsFor(env) });
-  const d = description(`rt-${placement}`, 'builtin:mmio-bench', `mmio-bench.reads=${reads}`, placement);
-  const vmm = await startVm(env, d, placements);
+async function roundTrips(env: PrimaryEnv, placement: Placement, reads: number): Promise<{ virt: Float64Array; wall: Float64Array }> {
+  const p = placements(env, placement);
+  const vmm = await run(env, `rt-${placement}`, 'mmio-bench', `mmio-bench.reads=${reads}`, placement, p);
   if (process.env['BENCH_DEBUG']) vmm.console$.subscribe((b) => process.stdout.write(new TextDecoder().decode(b)));
   const exit = await vmm.exited;
   if (process.env['BENCH_DEBUG']) console.log('rt exit', JSON.stringify(exit, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
@@ -116,7 +46,7 @@ async function roundTrips(env: Env, placement: Placement, reads: number): Promis
   const head = new Uint32Array(vmm.proc.copyFromUser(at, 8).slice().buffer);
   if (head[0] !== MMIO_BENCH_MAGIC || head[1] !== reads) throw new Error(`mmio-bench (${placement}): no results (${head[0]}, ${head[1]})`);
   const s = new Float64Array(vmm.proc.copyFromUser(at + 8n, reads * 16).slice().buffer);
-  await finish(env, vmm);
+  await finishVm(env, vmm);
   const virt = new Float64Array(reads);
   const wall = new Float64Array(reads);
   for (let i = 0; i < reads; i++) {
@@ -127,11 +57,10 @@ async function roundTrips(env: Env, placement: Placement, reads: number): Promis
 }
 
 /** virtio-echo with XFER bytes: virtual and wall time from the guest's first byte to the host's last. */
-async function throughput(env: Env, placement: Placement): Promise<{ virtMBs: number; wallMBs: number }> {
-  const placements = new DevicePlacements({ clock: env.k.clock, hv: env.platform.hv, placement, ...stubsFor(env) });
-  const d = description(`xfer-${placement}`, 'builtin:virtio-echo', `virtio-echo.bytes=${XFER}`, placement);
-  const vmm = await startVm(env, d, placements);
-  const dev = placements.devices.get('virtio_mmio@a000000')!;
+async function throughput(env: PrimaryEnv, placement: Placement): Promise<{ virtMBs: number; wallMBs: number }> {
+  const p = placements(env, placement);
+  const vmm = await run(env, `xfer-${placement}`, 'virtio-echo', `virtio-echo.bytes=${XFER}`, placement, p);
+  const dev = p.devices.get(VIRTIO_CONSOLE_NODE)!;
   const clock = env.platform.machine;
   let v0 = 0;
   let w0 = 0;
@@ -150,21 +79,21 @@ async function throughput(env: Env, placement: Placement): Promise<{ virtMBs: nu
   });
   await vmm.exited;
   sub.unsubscribe();
-  await finish(env, vmm);
+  await finishVm(env, vmm);
   if (v1 === 0) throw new Error(`virtio-echo (${placement}): only ${dev.out.length} of ${XFER} bytes arrived`);
   return { virtMBs: XFER / 1e6 / ((v1 - v0) / 1e9), wallMBs: XFER / 1e6 / ((w1 - w0) / 1e3) };
 }
 
 /** The round trip with BUSY_VMS busy VMs running beside it. */
-async function loaded(env: Env, placement: Placement): Promise<{ virt: Float64Array }> {
+async function loaded(env: PrimaryEnv, placement: Placement): Promise<{ virt: Float64Array }> {
   const busy: Vmm[] = [];
-  for (let i = 0; i < BUSY_VMS; i++) busy.push(await startVm(env, description(`busy${i}`, 'builtin:hvc-loop', '', undefined), undefined));
+  for (let i = 0; i < BUSY_VMS; i++) busy.push(await run(env, `busy${i}`, 'hvc-loop', '', undefined));
   try {
     return await roundTrips(env, placement, LOADED_READS);
   } finally {
     for (const b of busy) {
       await b.stop();
-      await finish(env, b);
+      await finishVm(env, b);
     }
   }
 }
@@ -173,7 +102,7 @@ const fmt = (n: number, d = 0) => Number(n.toFixed(d));
 
 export default async function placementBench(): Promise<Row[]> {
   const rows: Row[] = [];
-  for (const name of ['mmio-bench', 'virtio-echo', 'hvc-loop']) images.set(`builtin:${name}`, await builtinImage(name));
+  images = await buildImages(['mmio-bench', 'virtio-echo', 'hvc-loop', 'device-stub']);
   for (const placement of PLACEMENTS) {
     const row = await onPrimary(async (env) => {
       const rt = await roundTrips(env, placement, READS);

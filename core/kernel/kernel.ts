@@ -105,8 +105,8 @@ export class Kernel {
   }
 
   /** A new process (on the boot CPU unless another is given). */
-  spawn(name?: string, cpu?: Cpu): Process {
-    return this.vfs.spawn(name, cpu);
+  spawn(name?: string, cpu?: Cpu, sharing?: Process): Process {
+    return this.vfs.spawn(name, cpu, sharing);
   }
 
   get<T>(id: ServiceIdentifier<T>): T {

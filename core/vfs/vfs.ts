@@ -106,9 +106,10 @@ export class VfsImpl implements ProcessHost {
   // ---- processes ----
 
   /** A new process on `cpu` (default the boot CPU) with an empty address space. */
-  spawn(name = 'init', cpu?: Cpu): Process {
+  /** A new process; with `sharing`, one that shares that process's address space (CLONE_VM). */
+  spawn(name = 'init', cpu?: Cpu, sharing?: Process): Process {
     const pid = this.nextPid++;
-    const p = new Process(pid, name, cpu ?? this.cpus.boot.cpu, this.mm.newUserMm(), this);
+    const p = new Process(pid, name, cpu ?? this.cpus.boot.cpu, sharing?.mm ?? this.mm.newUserMm(), this);
     this.procs.set(pid, p);
     return p;
   }

@@ -4,11 +4,8 @@
 // for the host: at RAM top - MMIO_BENCH_RESULTS_BELOW, a header [magic, count] of u32 and then
 // `count` pairs of f64 [virtual ns, wall ns]. Powers the VM off with PSCI SYSTEM_OFF.
 import type { GuestCpu, GuestImage } from '../../firmware/hypervisor';
+import { MMIO_BENCH_MAGIC, MMIO_BENCH_RESULTS_BELOW } from '../../tools/devices/emulators';
 import { bootInfo, systemOff } from './lib/baremetal';
-
-export const MMIO_BENCH_MAGIC = 0x4d4d_4230;
-/** The results start this far below the top of RAM (clear of the DTB region at the very top). */
-export const MMIO_BENCH_RESULTS_BELOW = 0x10_0000n;
 const MAX_READS = 16384;
 
 export async function main(cpu: GuestCpu, _image: GuestImage): Promise<void> {

@@ -31,7 +31,19 @@ export async function main(cpu: GuestCpu, image: GuestImage): Promise<void> {
   const init = k.spawn('init');
   const con = await init.open('/dev/ttyGH0');
   const enc = new TextEncoder();
-  const say = (s: string) => init.writeBytes(con, enc.encode(`virtio-echo: ${s}\n`));
+  // The RM console may push back (EAGAIN) while it is busy: try again a little later.
+  const say = async (s: string) => {
+    const bytes = enc.encode(`virtio-echo: ${s}\n`);
+    for (let tries = 0; ; tries++) {
+      try {
+        await init.writeBytes(con, bytes);
+        return;
+      } catch (e) {
+        if (!(e instanceof Errno && e.code === 'EAGAIN') || tries >= 100) throw e;
+        await k.clock.sleep(1_000_000);
+      }
+    }
+  };
   const why = (e: unknown) => (e instanceof Errno ? e.code : e instanceof Error ? e.message : String(e));
   const bootargs = k.tree.findNode('/chosen')?.string('bootargs') ?? '';
   const total = Number(arg(bootargs, 'virtio-echo.bytes') ?? 65536);
@@ -45,7 +57,10 @@ export async function main(cpu: GuestCpu, image: GuestImage): Promise<void> {
         const n = Math.min(CHUNK, total - sent);
         const chunk = new Uint8Array(n);
         for (let i = 0; i < n; i++) sum = (sum + (chunk[i] = patternByte(sent + i))) >>> 0;
-        sent += await init.writeBytes(hvc, chunk);
+        const n2 = await init.writeBytes(hvc, chunk);
+        // write(2) on a tty blocks until it can take something: nothing taken means the end.
+        if (n2 <= 0) throw new Errno('EIO', 'hvc0 took no bytes');
+        sent += n2;
       }
       await say(`sent ${sent} bytes, sum ${sum}, in ${k.clock.now() - t0} ns`);
       const line: number[] = [];

@@ -28,3 +28,4 @@ export * from './native-app/index';
 export { encodeImage, parseImage, parseImageHeader, ImageError, IMAGE_MAGIC, IMAGE_VERSION, IMAGE_CODE0, IMAGE_HEADER_SIZE, IMAGE_ENTRY_SIZE, IMAGE_MAX_ENTRIES, IMAGE_MAX_TEXT, entryOffset, type ImageErrorCode, type ImageHeader, type ImageEntry } from './image/image-format';
 export { guestImageDecoder, imageDecoderStats, type GuestImage, type GuestProgramEntry } from './image/image-decoder';
 export { crc32 } from './image/crc32';
+export * from './stub-vm/index';

@@ -36,3 +36,5 @@ export * from './vmm/vmm-device-host';
 export * from './placement/device-factories';
 export * from './placement/device-placements';
 export * from './placement/stub-launcher';
+export * from './stub/stub-vms';
+export * from './placement/placement-harness';

@@ -69,6 +69,8 @@ export interface VmmDeviceContext {
 export interface VmmDeviceProvider {
   readonly shareMemory?: boolean;
   create(ctx: VmmDeviceContext): { device: MmioDevice; irqEventFd: number | undefined } | null | undefined;
+  /** After the VM's RAM and DTB are set, before its vCPUs are added (more memory regions, say). */
+  configure?(vmm: Vmm, vmFd: number): Promise<void>;
   beforeRun?(vmm: Vmm, vmFd: number): Promise<void>;
   close?(vmm: Vmm): Promise<void>;
 }
@@ -184,6 +186,7 @@ export class Vmm {
       }
       this.devices.push(this.makeDevice(dev, irqLabel));
     }
+    await this.provider?.configure?.(this, this.vmFd);
     for (const irq of irqs) {
       const efd = this.eventFds.find((_, i) => i === irq.label - 1);
       if (efd === undefined) throw new VmmError(`no eventfd for ${irq.device}`);

@@ -99,7 +99,11 @@ export class Msgqueue extends KObject {
     this.count++;
     this.tail = this.tail + 1 === this.depth ? 0 : this.tail + 1;
     // Crossing up to the not-empty threshold (or a push) wakes the receiver.
-    if (push || this.count === this.notEmptyThd) this.hv.virqAssert(this.rcvSource, false);
+    if (push || this.count === this.notEmptyThd) {
+      this.hv.virqAssert(this.rcvSource, false);
+      const host = this.onReceivable;
+      if (host) this.hv.defer(host);
+    }
     this.notFull = this.count !== this.depth;
     return GhError.OK;
   }
@@ -120,6 +124,35 @@ export class Msgqueue extends KObject {
     // Falling to the not-full threshold wakes the sender.
     if (this.count === this.notFullThd) this.hv.virqAssert(this.sendSource, false);
     return GhError.OK;
+  }
+
+  /**
+   * A hypervisor-side receiver (a device link to a stub VM): told, as an event, when a send
+   * crosses the not-empty threshold, instead of a VIRQ.
+   */
+  onReceivable: (() => void) | undefined;
+
+  /** A send from the hypervisor itself (no guest buffer): same rules as `send`. */
+  sendHost(bytes: Uint8Array, push: boolean): number {
+    if (this.count === this.depth) return GhError.MSGQUEUE_FULL;
+    if (bytes.length === 0 || bytes.length > this.maxSize) return GhError.ARGUMENT_SIZE;
+    this.buf!.set(bytes, this.tail * this.maxSize);
+    this.sizes![this.tail] = bytes.length;
+    this.count++;
+    this.tail = this.tail + 1 === this.depth ? 0 : this.tail + 1;
+    if (push || this.count === this.notEmptyThd) this.hv.virqAssert(this.rcvSource, false);
+    return GhError.OK;
+  }
+
+  /** A receive by the hypervisor itself: the oldest message, or undefined when empty. */
+  receiveHost(): Uint8Array | undefined {
+    if (this.count === 0) return undefined;
+    const size = this.sizes![this.head]!;
+    const out = this.buf!.slice(this.head * this.maxSize, this.head * this.maxSize + size);
+    this.count--;
+    this.head = this.head + 1 === this.depth ? 0 : this.head + 1;
+    if (this.count === this.notFullThd) this.hv.virqAssert(this.sendSource, false);
+    return out;
   }
 
   flush(): void {

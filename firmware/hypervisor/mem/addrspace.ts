@@ -26,6 +26,13 @@ export interface VdeviceAccess {
   readonly vcpu: import('../vm/vcpu').Vcpu;
   /** Charge extra emulation time (ns) to the trapping vCPU. */
   charge(ns: number): void;
+  /**
+   * Answer later: the handler's return value is ignored and the trapping vCPU blocks until the
+   * returned function is called with the value (a read's result; ignored for a write). Calls after
+   * the first, or after the vCPU was reset, do nothing. Only for device handlers attached with
+   * `Hypervisor.attachDeviceHandler`.
+   */
+  defer?(): (value: bigint) => void;
 }
 
 /** Largest info area (MAX_VM_INFO_AREA_SIZE = one hypervisor page). */

@@ -206,7 +206,7 @@ export class Scheduler {
   private wakeIfBlocked(v: Vcpu): void {
     if (v.vstate !== VState.BLOCKED) return;
     const r = v.blockReason;
-    if (r === 'vmmio') return;
+    if (r === 'vmmio' || r === 'vdevice') return;
     if ((r === 'wfi' || r === 'suspend') && !v.gic.line) return;
     if (r === 'idle' && !v.gic.irqReady) return;
     this.makeReady(v);

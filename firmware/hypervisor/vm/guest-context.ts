@@ -9,7 +9,7 @@ import type { Hypervisor } from '../hypervisor';
 import { GIC_SPURIOUS } from '../irq/irq-state';
 import { NEVER, RESOLVED, type Scheduler } from '../sched/scheduler';
 import type { VdeviceAccess } from '../mem/addrspace';
-import type { Vcpu } from './vcpu';
+import { VState, type Vcpu } from './vcpu';
 
 const PAGE_MASK = PAGE_SIZE - 1;
 const MMIO_DONE = 0;
@@ -249,6 +249,25 @@ export class GuestContext implements GuestCpu {
     return pp === RESOLVED ? Promise.resolve(result) : pp.then(() => result);
   }
 
+  /** A deferred device access the vCPU is blocked on. */
+  private pendingDevice: { done: boolean; value: bigint } | undefined;
+
+  /** A deferred device access completed: resume the vCPU with its value (event context). */
+  private completeDeferred(v: Vcpu, d: { done: boolean; value: bigint }, size: number, value: bigint): void {
+    if (this.pendingDevice !== d) {
+      // Answered before the trap returned: the access completes in place.
+      if (!d.done) {
+        d.done = true;
+        d.value = value;
+      }
+      return;
+    }
+    this.pendingDevice = undefined;
+    if (!this.live() || v.vstate !== VState.BLOCKED || v.blockReason !== 'vdevice') return;
+    v.vmmioResult = BigInt.asUintN(size * 8, value);
+    this.sched.makeReady(v);
+  }
+
   /** Result of doMmio: the value read, the abort, or the pending exit. */
   private mmioValue = 0n;
   private mmioAbort: GuestAbort | undefined;
@@ -279,7 +298,13 @@ export class GuestContext implements GuestCpu {
       const dev = hv.findVdevice(as, a);
       if (dev) {
         v.pcpu!.localTime += MMIO_TRAP_NS;
-        const access: VdeviceAccess = { vcpuIndex: v.index, vcpu: v, charge: (ns: number) => (v.pcpu!.localTime += ns > 0 ? ns : 0) };
+        let deferred: { done: boolean; value: bigint } | undefined;
+        const access: VdeviceAccess = {
+          vcpuIndex: v.index,
+          vcpu: v,
+          charge: (ns: number) => (v.pcpu!.localTime += ns > 0 ? ns : 0),
+          defer: () => (dev.dev.kind === 'handler' ? (deferred ??= { done: false, value: 0n }, (value: bigint) => this.completeDeferred(v, deferred!, size, value)) : () => undefined),
+        };
         try {
           if (write) {
             dev.dev.write(access, a - dev.base, size, BigInt.asUintN(size * 8, value));
@@ -292,7 +317,17 @@ export class GuestContext implements GuestCpu {
           // A failing device model is the device's fault: the access reads as zero.
           hv.trace.mmio(v, a, size, write, 0n, `handler error: ${(e as Error).message}`);
           this.mmioValue = 0n;
+          if (deferred) deferred.done = true;
         }
+        if (deferred && !deferred.done) {
+          // The device answers later (a stub VM): block like a VMMIO exit, resume on completion.
+          this.sched.block(v, 'vdevice');
+          this.mmioBlocked = new Promise<bigint>((r) => v.conts.unshift({ op: null, resolve: r as () => void, vmmio: true }));
+          deferred.done = true;
+          this.pendingDevice = deferred;
+          return MMIO_BLOCKED;
+        }
+        if (deferred) this.mmioValue = BigInt.asUintN(size * 8, deferred.value);
         return MMIO_DONE;
       }
       if (v.proxy && as.vmmio.indexOf(a) >= 0 && as.vmmio.indexOf(a + size - 1) >= 0) {

@@ -30,7 +30,8 @@ export const enum VState {
   FAULT,
 }
 
-export type BlockReason = 'wfi' | 'idle' | 'suspend' | 'vmmio';
+/** 'vdevice': waiting for a device emulated outside the trap (a stub VM) to answer an access. */
+export type BlockReason = 'wfi' | 'idle' | 'suspend' | 'vmmio' | 'vdevice';
 
 /** Work queued for the next time the vCPU runs: a call to perform and/or a promise to resolve. */
 export interface Continuation {

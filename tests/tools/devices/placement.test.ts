@@ -2,7 +2,10 @@
 // the same bytes cross the device, the guest sees the same results, the DT it is given is the same.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { echoDescription, guestVisibleDtb, runEcho, type EchoRun } from './helpers/placement-vm';
+import { echoDescription, guestVisibleDtb, runEcho, VIRTIO_NODE, type EchoRun } from './helpers/placement-vm';
+import type { StubVms } from '../../../tools/devices/index';
+import { ObjectType } from '../../../firmware/hypervisor/index';
+import type { Vcpu } from '../../../firmware/hypervisor/vm/vcpu';
 import { patternByte } from '../../../examples/guests/virtio-echo';
 
 const BYTES = 16384;
@@ -32,7 +35,7 @@ test('the generated guest DT is the same in every placement', () => {
   assert.deepEqual(b, c);
 });
 
-test('placements native and vmm: the same guest moves the same bytes with the same results', async () => {
+test('placements native, vmm and stub: the same guest moves the same bytes with the same results', async () => {
   const native = await runEcho('native', { bytes: BYTES, line: LINE });
   checkRun(native);
   assert.equal(native.device.stats()['faults'], 0);
@@ -41,4 +44,36 @@ test('placements native and vmm: the same guest moves the same bytes with the sa
   assert.ok((vmm.device.stats()['kicks'] as number) > 0, 'queue kicks went through the ioeventfd');
   assert.ok((vmm.device.stats()['irqfdSignals'] as number) > 0, 'interrupts went through the irqfd');
   assert.equal(guestResult(native), guestResult(vmm));
+  const stub = await runEcho('stub', { bytes: BYTES, line: LINE });
+  checkRun(stub);
+  const st = stub.device.stats();
+  assert.ok((st['requests'] as number) > 0 && st['requests'] === st['replies'], 'every access went to the stub VM and was answered');
+  assert.equal(st['failedAccesses'], 0);
+  assert.equal(guestResult(stub), guestResult(vmm));
+});
+
+test('a stub VM that dies mid-transfer: the guest gets an error from /dev/hvc0, not a hang', async () => {
+  const r = await runEcho('stub', {
+    bytes: 256 * 1024,
+    line: LINE,
+    during: ({ env, placements, stubs }) => {
+      const hv = env.platform.hv;
+      const dev = placements.devices.get(VIRTIO_NODE)!;
+      const sub = dev.output$.subscribe(() => {
+        if (dev.out.length < 8192) return;
+        sub.unsubscribe();
+        // The stub VM crashes (its vCPU faults); nobody tells the link.
+        const vmid = (stubs as StubVms).stubs[0]!.vmm.vmid;
+        for (const o of hv.objects) if (o.type === ObjectType.THREAD && (o as Vcpu).vmid === vmid) hv.sched.fault(o as Vcpu, new Error('injected stub crash'));
+      });
+    },
+    stopOn: /hvc0 error/,
+  });
+  assert.match(r.console, /virtio-echo: hvc0 error after \d+ bytes: EIO/);
+  assert.doesNotMatch(r.console, /read "/);
+  const st = r.device.stats();
+  assert.equal(st['dead'], true);
+  assert.ok((st['failedAccesses'] as number) > 0);
+  assert.ok(r.deviceOut.length >= 8192 && r.deviceOut.length < 256 * 1024);
+  assert.deepEqual(r.platform.hv.checkInvariants(), []);
 });

@@ -2,6 +2,7 @@
 // the description's `virtio-device-type`) picks the factory. The same factory is used whatever the
 // device's placement.
 import type { DeviceDescription } from '../../vmm/vm-description';
+import { StubDeviceKind } from '../../../firmware/hypervisor/index';
 import type { DeviceFactory } from '../device';
 import { pl011Factory } from '../pl011-device';
 import { VirtioDeviceId } from '../../../drivers/virtio/index';
@@ -12,6 +13,13 @@ export class DevicePlacementError extends Error {
     super(message);
     this.name = 'DevicePlacementError';
   }
+}
+
+/** Which emulator a stub VM runs for a described device (the stub program carries its own copy). */
+export function stubDeviceKind(dev: DeviceDescription): number {
+  if (dev.compatible.includes('virtio,mmio')) return StubDeviceKind.VIRTIO_CONSOLE;
+  if (dev.compatible.includes('arm,pl011')) return StubDeviceKind.PL011;
+  throw new DevicePlacementError(`${dev.node.path}: no stub emulator for ${dev.compatible[0] ?? 'a device without compatible'}`);
 }
 
 /** The emulator factory of a described device; DevicePlacementError when there is none. */

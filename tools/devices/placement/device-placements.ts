@@ -14,7 +14,7 @@ import type { Placement } from '../../vmm/vm-description';
 import type { CharSink, DeviceFactory, LogLevel } from '../device';
 import { nativeAppEntry } from '../native/native-app-entry';
 import { VmmDeviceHost } from '../vmm/vmm-device-host';
-import { deviceFactoryFor, DevicePlacementError } from './device-factories';
+import { deviceFactoryFor, DevicePlacementError, stubDeviceKind } from './device-factories';
 import type { StubDevice, StubVmLauncher } from './stub-launcher';
 
 /** One device as placed. */
@@ -58,6 +58,7 @@ interface Pending {
   size: bigint;
   spi: number;
   factory: DeviceFactory;
+  kind: number;
   output: Output;
   placement: 'native' | 'stub';
   attached?: NativeApp | StubDevice | undefined;
@@ -98,7 +99,8 @@ export class DevicePlacements implements VmmDeviceProvider {
     if (!this.o.hv) throw new DevicePlacementError(`${dev.node.path}: placement "${placement}" needs the hypervisor's host interface`);
     if (placement === 'stub' && !this.o.stubs) throw new DevicePlacementError(`${dev.node.path}: placement "stub" needs a stub VM launcher`);
     if (ctx.spi === undefined) throw new DevicePlacementError(`${dev.node.path}: no interrupt assigned`);
-    const p: Pending = { name: dev.name, base: dev.base, size: dev.size, spi: GIC_SPI_BASE + ctx.spi, factory, output, placement };
+    const kind = placement === 'stub' ? stubDeviceKind(dev) : 0;
+    const p: Pending = { name: dev.name, base: dev.base, size: dev.size, spi: GIC_SPI_BASE + ctx.spi, factory, kind, output, placement };
     this.pending.push(p);
     this.devices.set(dev.name, {
       name: dev.name,
@@ -127,7 +129,19 @@ export class DevicePlacements implements VmmDeviceProvider {
           ...(this.o.log ? { log: this.o.log } : {}),
         });
       } else {
-        p.attached = await this.o.stubs!.launch({ guestVmid: vmm.vmid, name: p.name, base: p.base, size: p.size, spi: p.spi, factory: p.factory, chardev: p.output });
+        const ram = vmm.guestRam;
+        p.attached = await this.o.stubs!.launch({
+          guestVmid: vmm.vmid,
+          name: p.name,
+          base: p.base,
+          size: p.size,
+          spi: p.spi,
+          factory: p.factory,
+          kind: p.kind,
+          chardev: p.output,
+          guestRam: { gpa: vmm.desc.memoryBase, size: ram.size, vmmAddr: ram.addr },
+          guestProcess: vmm.proc,
+        });
       }
     }
   }

@@ -1,5 +1,6 @@
 // What the placement hook needs from a stub-VM launcher (placement C): start a stub VM that emulates
 // one device of a guest VM, and the handle of the device it serves.
+import type { Process } from '../../../core/index';
 import type { CharSink, DeviceFactory } from '../device';
 
 export interface StubDeviceRequest {
@@ -10,7 +11,13 @@ export interface StubDeviceRequest {
   /** The guest INTID the device raises. */
   spi: number;
   factory: DeviceFactory;
+  /** StubDeviceKind of the emulator the stub runs. */
+  kind: number;
   chardev: CharSink;
+  /** The guest's RAM: its GPA range and where the guest's VMM maps it. */
+  guestRam: { gpa: bigint; size: bigint; vmmAddr: bigint };
+  /** The guest's VMM process (the stub's VMM shares its address space to grant the RAM). */
+  guestProcess: Process;
 }
 
 export interface StubDevice {

@@ -4,7 +4,7 @@
 import { filter, firstValueFrom, toArray } from 'rxjs';
 import { DeviceTree, toFdt } from '../../../../dt/index';
 import type { Platform } from '../../../../firmware/platform/index';
-import { DevicePlacements, type PlacedDevice } from '../../../../tools/devices/index';
+import { DevicePlacements, StubVms, type PlacedDevice } from '../../../../tools/devices/index';
 import type { StubVmLauncher } from '../../../../tools/devices/placement/stub-launcher';
 import { builtinImage } from '../../../../tools/image/builtin-images';
 import { buildGuestDtb } from '../../../../tools/vmm/guest-dtb';
@@ -56,19 +56,23 @@ export interface EchoOptions {
   /** Make the stub launcher from the booted platform (placement "stub"). */
   stubs?: (env: PrimaryEnv) => StubVmLauncher;
   /** Called once the VM runs (a test's fault injection). */
-  during?: (run: { env: PrimaryEnv; vmm: Vmm; placements: DevicePlacements }) => void | Promise<void>;
+  during?: (run: { env: PrimaryEnv; vmm: Vmm; placements: DevicePlacements; stubs: StubVmLauncher }) => void | Promise<void>;
   cpus?: number;
+  /** Stop the VM (as its owner) once its console matches this, instead of waiting for its exit. */
+  stopOn?: RegExp;
 }
 
 export async function runEcho(placement: Placement, o: EchoOptions = {}): Promise<EchoRun> {
   const bytes = o.bytes ?? 16384;
   const line = o.line ?? 'the same bytes in every placement';
   const image = await builtinImage('virtio-echo');
+  const stubImage = await builtinImage('device-stub');
   const desc = echoDescription(placement, bytes);
   const { result, platform } = await withPrimary(
     async (env) => {
       const { k, mgr } = env;
-      const placements = new DevicePlacements({ clock: k.clock, hv: env.platform.hv, ...(o.stubs ? { stubs: o.stubs(env) } : {}) });
+      const stubs = o.stubs?.(env) ?? new StubVms({ kernel: k, hv: env.platform.hv, image: stubImage });
+      const placements = new DevicePlacements({ clock: k.clock, hv: env.platform.hv, stubs });
       const vmm = await Vmm.create(k.spawn('vmm'), desc, image, { devices: placements });
       const freed = firstValueFrom(mgr.events$.pipe(filter((e) => e.vmid === vmm.vmid && e.kind === 'freed')));
       const out = firstValueFrom(vmm.console$.pipe(toArray()));
@@ -77,15 +81,20 @@ export async function runEcho(placement: Placement, o: EchoOptions = {}): Promis
       // The host answers once the guest says it has sent everything (input that arrives while the
       // guest still writes is echoed by its tty in the middle of the transfer).
       let sent = false;
+      let stopping = false;
       let said = '';
       const sub = vmm.console$.subscribe((b) => {
         said += new TextDecoder().decode(b);
+        if (o.stopOn && !stopping && o.stopOn.test(said)) {
+          stopping = true;
+          void vmm.stop();
+        }
         if (!sent && said.includes('virtio-echo: sent')) {
           sent = true;
           void device.input(new TextEncoder().encode(`${line}\n`));
         }
       });
-      await o.during?.({ env, vmm, placements });
+      await o.during?.({ env, vmm, placements, stubs });
       const exit = await vmm.exited;
       sub.unsubscribe();
       await vmm.close();
