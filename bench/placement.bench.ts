@@ -34,7 +34,7 @@ function pct(sorted: Float64Array, p: number): number {
 }
 
 /** One mmio-bench run: [virtual ns, wall ns] samples. */
-async function roundTrips(env: PrimaryEnv, placement: Placement, reads: number): Promise<{ virt: Float64Array; wall: Float64Array }> {
+async function roundTrips(env: PrimaryEnv, placement: Placement, reads: number): Promise<{ virt: Float64Array; wall: Float64Array; failed: number }> {
   const p = placements(env, placement);
   const vmm = await run(env, `rt-${placement}`, 'mmio-bench', `mmio-bench.reads=${reads}`, placement, p);
   if (process.env['BENCH_DEBUG']) vmm.console$.subscribe((b) => process.stdout.write(new TextDecoder().decode(b)));
@@ -43,9 +43,10 @@ async function roundTrips(env: PrimaryEnv, placement: Placement, reads: number):
   if (exit.kind !== 'status') throw new Error(`mmio-bench (${placement}) ended with ${exit.kind}`);
   const ram = vmm.guestRam;
   const at = ram.addr + ram.size - MMIO_BENCH_RESULTS_BELOW;
-  const head = new Uint32Array(vmm.proc.copyFromUser(at, 8).slice().buffer);
+  const head = new Uint32Array(vmm.proc.copyFromUser(at, 16).slice().buffer);
   if (head[0] !== MMIO_BENCH_MAGIC || head[1] !== reads) throw new Error(`mmio-bench (${placement}): no results (${head[0]}, ${head[1]})`);
-  const s = new Float64Array(vmm.proc.copyFromUser(at + 8n, reads * 16).slice().buffer);
+  const s = new Float64Array(vmm.proc.copyFromUser(at + 16n, reads * 16).slice().buffer);
+  const failed = head[2]!;
   await finishVm(env, vmm);
   const virt = new Float64Array(reads);
   const wall = new Float64Array(reads);
@@ -53,7 +54,7 @@ async function roundTrips(env: PrimaryEnv, placement: Placement, reads: number):
     virt[i] = s[i * 2]!;
     wall[i] = s[i * 2 + 1]!;
   }
-  return { virt: virt.sort(), wall: wall.sort() };
+  return { virt: virt.sort(), wall: wall.sort(), failed };
 }
 
 /** virtio-echo with XFER bytes: virtual and wall time from the guest's first byte to the host's last. */
@@ -85,7 +86,7 @@ async function throughput(env: PrimaryEnv, placement: Placement): Promise<{ virt
 }
 
 /** The round trip with BUSY_VMS busy VMs running beside it. */
-async function loaded(env: PrimaryEnv, placement: Placement): Promise<{ virt: Float64Array }> {
+async function loaded(env: PrimaryEnv, placement: Placement): Promise<{ virt: Float64Array; failed: number }> {
   const busy: Vmm[] = [];
   for (let i = 0; i < BUSY_VMS; i++) busy.push(await run(env, `busy${i}`, 'hvc-loop', '', undefined));
   try {
@@ -118,8 +119,10 @@ export default async function placementBench(): Promise<Row[]> {
         'MB/s (wall)': fmt(tp.wallMBs, 2),
         [`loaded(${BUSY_VMS}) median vns`]: fmt(pct(ld.virt, 0.5)),
         [`loaded(${BUSY_VMS}) p99 vns`]: fmt(pct(ld.virt, 0.99)),
+        [`loaded(${BUSY_VMS}) max vns`]: fmt(ld.virt[ld.virt.length - 1]!),
         'jitter idle vns': fmt(pct(rt.virt, 0.99) - pct(rt.virt, 0.5)),
-        [`jitter loaded vns`]: fmt(pct(ld.virt, 0.99) - pct(ld.virt, 0.5)),
+        'jitter loaded vns': fmt(pct(ld.virt, 0.99) - pct(ld.virt, 0.5)),
+        'failed reads': rt.failed + ld.failed,
       } satisfies Row;
     });
     rows.push(row);

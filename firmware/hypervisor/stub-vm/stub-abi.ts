@@ -24,8 +24,12 @@ export const STUB_MSG_SIZE = 512;
 export const STUB_MAX_PAYLOAD = STUB_MSG_SIZE - STUB_HEADER;
 /** Depth of both queues. */
 export const STUB_QUEUE_DEPTH = 64;
-/** An access not answered within this much virtual time fails (the stub is considered dead). */
-export const STUB_REPLY_TIMEOUT_NS = 20_000_000;
+/**
+ * An access not answered within this much virtual time fails (the stub is considered hung). Long:
+ * a stub that is alive but waits for a physical CPU behind busy VMs must not be declared dead (a
+ * stub VM that is gone is noticed at once).
+ */
+export const STUB_REPLY_TIMEOUT_NS = 1_000_000_000;
 
 export interface StubMessage {
   op: number;
