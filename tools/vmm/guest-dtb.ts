@@ -17,6 +17,12 @@ const TIMER_PPIS = [13, 14, 11, 10] as const;
 const GIC_SPI = 0;
 const GIC_PPI = 1;
 const IRQ_TYPE_LEVEL_HIGH = 4;
+/**
+ * Device interrupts reach the guest through doorbells, which the VMM rings on each rising edge of a
+ * device's interrupt line (an edge irqfd): they are edge-triggered in the guest, and a driver
+ * re-reads its device's status after the handler, as with any edge interrupt.
+ */
+const IRQ_TYPE_EDGE_RISING = 1;
 /** PSCI 0.2 function IDs mach-virt lists. */
 const PSCI_FN = { CPU_SUSPEND: 0xc4000001, CPU_OFF: 0x84000002, CPU_ON: 0xc4000003, MIGRATE: 0xc4000005 } as const;
 /** First SPI (INTID 32 + n) handed to emulated devices (SPI 1 is mach-virt's UART). */
@@ -117,7 +123,7 @@ export function buildGuestDtb(d: VmDescription, o: GuestDtbOptions): GuestDtb {
     if (dev.placement === 'vmm') {
       if (nextSpi > LAST_DEVICE_SPI) throw new RangeError('too many device interrupts');
       const spi = nextSpi++;
-      n.setU32('interrupts', [GIC_SPI, spi, IRQ_TYPE_LEVEL_HIGH]);
+      n.setU32('interrupts', [GIC_SPI, spi, IRQ_TYPE_EDGE_RISING]);
       irqs.push({ device: dev.name, spi, label: irqs.length + 1 });
     }
     if (dev.compatible.includes('arm,primecell')) {
@@ -158,7 +164,7 @@ export function buildGuestDtb(d: VmDescription, o: GuestDtbOptions): GuestDtb {
     db.setString('generate', `/hypervisor/gunyah-ts,doorbell-${irq.label}`);
     db.setU32('label', irq.label);
     db.setEmpty('peer-default');
-    db.setU32('interrupts', [GIC_SPI, irq.spi, IRQ_TYPE_LEVEL_HIGH]);
+    db.setU32('interrupts', [GIC_SPI, irq.spi, IRQ_TYPE_EDGE_RISING]);
   }
   return { tree: t, irqs };
 }

@@ -82,6 +82,8 @@ export class Vmm {
   private ttyFd = -1;
   private readonly consoleSubject = new ReplaySubject<Uint8Array>(256);
   private pl011: Pl011 | undefined;
+  /** Host input for the PL011 console not yet in its receive FIFO (fed as the guest drains it). */
+  private uartInput: Uint8Array[] = [];
   private stopping = false;
   private closed = false;
   private exitResolve!: (e: VmExit) => void;
@@ -144,7 +146,7 @@ export class Vmm {
     for (const irq of irqs) {
       const efd = this.eventFds.find((_, i) => i === irq.label - 1);
       if (efd === undefined) throw new VmmError(`no eventfd for ${irq.device}`);
-      await g.addIrqfd(this.vmFd, efd, irq.label, true);
+      await g.addIrqfd(this.vmFd, efd, irq.label, false);
     }
     for (let i = 0; i < d.vcpus; i++) {
       const fd = await g.addVcpu(this.vmFd, i);
@@ -163,7 +165,7 @@ export class Vmm {
         onTx: (b) => {
           if (this.desc.console === 'pl011' && uart === this.pl011) this.consoleSubject.next(b);
         },
-        // Level high: each rising edge rings the doorbell through the irqfd.
+        // Each rising edge of the line rings the doorbell through the (edge) irqfd.
         onIrq: (level) => {
           if (level && efd !== undefined) void this.g.writeEventfd(efd).catch(() => undefined);
         },
@@ -218,8 +220,23 @@ export class Vmm {
   /** Bytes to the VM's console (RM console input, or the PL011's receive FIFO). */
   async writeConsole(bytes: Uint8Array): Promise<void> {
     if (this.desc.console === 'rm' && this.ttyFd >= 0) await this.proc.writeBytes(this.ttyFd, bytes);
-    else if (this.pl011) this.pl011.receive(bytes);
-    else throw new VmmError('the VM has no console to write to');
+    else if (this.pl011) {
+      this.uartInput.push(bytes.slice());
+      this.feedUart();
+    } else throw new VmmError('the VM has no console to write to');
+  }
+
+  /** Move queued console input into the PL011's receive FIFO as far as it has room (no overrun). */
+  private feedUart(): void {
+    const u = this.pl011;
+    if (!u) return;
+    while (this.uartInput.length > 0 && u.rxRoom > 0) {
+      const head = this.uartInput[0]!;
+      const n = u.receive(head.subarray(0, u.rxRoom));
+      if (n >= head.length) this.uartInput.shift();
+      else this.uartInput[0] = head.subarray(n);
+      if (n === 0) break;
+    }
   }
 
   private device(addr: bigint, len: number): MmioDevice | undefined {
@@ -245,6 +262,7 @@ export class Vmm {
         if (!dev) this.stats.mmioUnclaimed++;
         if (p.mmioIsWrite) dev?.write(Number(addr - dev.base), len, BigInt.asUintN(len * 8, p.mmioData));
         else p.mmioData = dev ? BigInt.asUintN(len * 8, dev.read(Number(addr - dev.base), len)) : 0n;
+        if (this.uartInput.length > 0) this.feedUart();
         continue;
       }
       if (reason === GH_VCPU_EXIT.STATUS) {
