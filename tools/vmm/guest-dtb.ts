@@ -17,12 +17,6 @@ const TIMER_PPIS = [13, 14, 11, 10] as const;
 const GIC_SPI = 0;
 const GIC_PPI = 1;
 const IRQ_TYPE_LEVEL_HIGH = 4;
-/**
- * Device interrupts reach the guest through doorbells, which the VMM rings on each rising edge of a
- * device's interrupt line (an edge irqfd): they are edge-triggered in the guest, and a driver
- * re-reads its device's status after the handler, as with any edge interrupt.
- */
-const IRQ_TYPE_EDGE_RISING = 1;
 /** PSCI 0.2 function IDs mach-virt lists. */
 const PSCI_FN = { CPU_SUSPEND: 0xc4000001, CPU_OFF: 0x84000002, CPU_ON: 0xc4000003, MIGRATE: 0xc4000005 } as const;
 /** First SPI (INTID 32 + n) handed to emulated devices (SPI 1 is mach-virt's UART). */
@@ -44,7 +38,10 @@ export interface DeviceIrq {
 
 export interface GuestDtb {
   tree: DeviceTree;
+  /** Interrupts the VMM raises (placement "vmm"), through doorbells. */
   irqs: DeviceIrq[];
+  /** Every device's SPI, whatever its placement: the guest's DT is the same in all of them. */
+  spis: Map<string, number>;
 }
 
 export interface GuestDtbOptions {
@@ -114,18 +111,19 @@ export function buildGuestDtb(d: VmDescription, o: GuestDtbOptions): GuestDtb {
   clk.setString('compatible', 'fixed-clock');
 
   const irqs: DeviceIrq[] = [];
+  const spis = new Map<string, number>();
   let nextSpi = FIRST_DEVICE_SPI;
   let stdout: string | undefined;
   for (const dev of d.devices) {
     const n = r.addChild(dev.name);
-    copyProps(dev.node, n, new Set(['placement', 'interrupts', 'interrupt-parent']));
+    copyProps(dev.node, n, new Set(['placement', 'virtio-device-type', 'interrupts', 'interrupt-parent']));
     n.setU64('reg', [dev.base, dev.size]);
-    if (dev.placement === 'vmm') {
-      if (nextSpi > LAST_DEVICE_SPI) throw new RangeError('too many device interrupts');
-      const spi = nextSpi++;
-      n.setU32('interrupts', [GIC_SPI, spi, IRQ_TYPE_EDGE_RISING]);
-      irqs.push({ device: dev.name, spi, label: irqs.length + 1 });
-    }
+    if (nextSpi > LAST_DEVICE_SPI) throw new RangeError('too many device interrupts');
+    const spi = nextSpi++;
+    n.setU32('interrupts', [GIC_SPI, spi, IRQ_TYPE_LEVEL_HIGH]);
+    spis.set(dev.name, spi);
+    // Native apps and stub VMs raise theirs in the hypervisor; the VMM needs a doorbell.
+    if (dev.placement === 'vmm') irqs.push({ device: dev.name, spi, label: irqs.length + 1 });
     if (dev.compatible.includes('arm,primecell')) {
       n.setU32('clocks', [PHANDLE_CLOCK, PHANDLE_CLOCK]);
       n.setStringList('clock-names', ['uartclk', 'apb_pclk']);
@@ -164,7 +162,7 @@ export function buildGuestDtb(d: VmDescription, o: GuestDtbOptions): GuestDtb {
     db.setString('generate', `/hypervisor/gunyah-ts,doorbell-${irq.label}`);
     db.setU32('label', irq.label);
     db.setEmpty('peer-default');
-    db.setU32('interrupts', [GIC_SPI, irq.spi, IRQ_TYPE_EDGE_RISING]);
+    db.setU32('interrupts', [GIC_SPI, irq.spi, IRQ_TYPE_LEVEL_HIGH]);
   }
-  return { tree: t, irqs };
+  return { tree: t, irqs, spis };
 }
