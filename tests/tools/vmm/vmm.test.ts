@@ -89,7 +89,7 @@ test('a DTS-described VM on the VMM\'s PL011: its output through MMIO exits', as
   assertAllBack(result, platform);
 });
 
-test('PL011 input through receive interrupts (irqfd doorbell)', { skip: 'known gap: the level irqfd cannot mask the doorbell (doorbell_mask needs the receive right the RM grants only with source-can-clear), so the level doorbell stays asserted and the guest vector storms; see tests/drivers/vm-mgr/functions.test.ts for irqfd round trips' }, async () => {
+test('PL011 input through receive interrupts (irqfd doorbell)', { skip: 'known gap: the level irqfd cannot mask the doorbell (doorbell_mask needs the receive right the RM grants only with source-can-clear), so the level doorbell stays asserted and the guest vector storms (with source-can-clear the masks apply, but the auto-acknowledged level VIRQ is dropped at acknowledge and never taken); see tests/drivers/vm-mgr/functions.test.ts for irqfd round trips' }, async () => {
   const d = parseVmDescriptionSource(new TextEncoder().encode(UART_VM), 'uart-vm.dts').descriptions[0]!;
   const { result } = await withPrimary(async (env) => {
     const r = await runVm(env.k, env.mgr, d, { input: 'abc\nbye\n' });
