@@ -1,0 +1,169 @@
+// `gunyah run [board.dts|board.dtb]`: boot the platform a board describes and stream every VM's
+// console, prefixed with its name (the default board when none is given). Options: --attach <vm>,
+// --trace <out.json>, --stats, --dump-dt <vm>. Exit status: 0 when every VM exited cleanly, 1 when
+// one failed or teardown found a broken invariant, 130 after Ctrl-C (VMs stopped, memory reclaimed).
+import type { Command } from 'commander';
+import type { LogRecord } from '../../core';
+import { parseFdt, toDts } from '../../dt';
+import type { TraceEvent } from '../../firmware/hypervisor';
+import { EXIT_TYPE_NAMES } from '../vmm/vmm';
+import { CliError } from './errors';
+import { ConsoleAttach } from './run/attach';
+import { loadBoard } from './run/board-file';
+import { ChromeTraceWriter } from './run/chrome-trace';
+import { ConsoleMux } from './run/console-mux';
+import { RunSession, type SessionResult } from './run/session';
+import { HypercallCounter, statsTable } from './run/stats';
+
+export interface RunCliOptions {
+  attach?: string;
+  trace?: string;
+  stats?: boolean;
+  dumpDt?: string;
+  loglevel?: string;
+  color?: boolean;
+}
+
+/** Exit status after Ctrl-C, as a shell reports a SIGINT death (128 + 2). */
+export const STATUS_INTERRUPTED = 130;
+const PRIMARY = 'primary';
+/** Linux's CONSOLE_LOGLEVEL_DEFAULT: everything but debug messages reaches the console. */
+const DEFAULT_LOGLEVEL = 7;
+
+function useColor(opt: boolean | undefined): boolean {
+  if (opt === false || process.env['NO_COLOR']) return false;
+  if (process.env['FORCE_COLOR'] && process.env['FORCE_COLOR'] !== '0') return true;
+  return opt === true ? Boolean(process.stdout.isTTY) : false;
+}
+
+function parseLoglevel(s: string | undefined): number {
+  if (s === undefined) return DEFAULT_LOGLEVEL;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 8) throw new CliError(`--loglevel ${s}: a console loglevel is 0..8 (records below it are printed)`);
+  return n;
+}
+
+/** The VM manager says `exit type N`; people read the RM's name for it. */
+function exitDetail(detail: string): string {
+  const m = /^exit type (\d+)$/.exec(detail);
+  const name = m ? EXIT_TYPE_NAMES[Number(m[1])] : undefined;
+  return name ?? detail;
+}
+
+function vmFailures(result: SessionResult): string[] {
+  const out: string[] = [];
+  for (const v of result.vms) {
+    const e = v.exit;
+    if (e.kind === 'error') out.push(`VM ${v.name}: ${e.error.message.split('\n')[0]}`);
+    else if (e.kind === 'status' && e.statusName !== 'exited') out.push(`VM ${v.name}: ${e.statusName} (${e.exitTypeName})`);
+  }
+  return out;
+}
+
+export async function runCommand(file: string | undefined, opts: RunCliOptions): Promise<number> {
+  const loglevel = parseLoglevel(opts.loglevel);
+  const board = await loadBoard(file);
+  const names = board.vms.map((v) => v.desc.name);
+  for (const [flag, vm] of [
+    ['--attach', opts.attach],
+    ['--dump-dt', opts.dumpDt],
+  ] as const) {
+    if (vm !== undefined && !names.includes(vm)) throw new CliError(`${flag} ${vm}: the board has no VM of that name (it has: ${names.join(', ') || 'none'})`);
+  }
+  const { board: b } = board;
+  const ram = b.ram.reduce((n, r) => n + r.size, 0n);
+  process.stderr.write(`gunyah: ${board.file}: ${b.model}, ${b.cpus.length} CPUs, ${Number(ram >> 20n)} MiB RAM, ${names.length} VMs (${names.join(', ')})\n`);
+  const stdout = (s: string) => void process.stdout.write(s);
+  const mux = new ConsoleMux(stdout, { color: useColor(opts.color), names: [PRIMARY, ...names] });
+  const tracer = opts.trace ? new ChromeTraceWriter(opts.trace) : undefined;
+  const hypercalls = opts.stats ? new HypercallCounter() : undefined;
+  const traceHook = tracer || hypercalls ? (e: TraceEvent) => (tracer?.add(e), hypercalls?.add(e)) : undefined;
+  let attach: ConsoleAttach | undefined;
+
+  const session: RunSession = new RunSession(board, {
+    console: (vm, bytes) => {
+      if (attach?.active && attach.vm === vm) {
+        mux.bytes.set(vm, (mux.bytes.get(vm) ?? 0) + bytes.length);
+        process.stdout.write(bytes);
+      } else if (!attach?.active) mux.write(vm, bytes);
+    },
+    consoleEnd: (vm) => {
+      if (attach?.active && attach.vm === vm) attach.detach();
+      mux.end(vm);
+    },
+    primaryLog: (r: LogRecord) => {
+      if (r.level < loglevel && !attach?.active) mux.line(PRIMARY, r.text);
+    },
+    vmEvent: (vm, e, t) => {
+      tracer?.vmState(e.vmid, e.kind, t, e.detail);
+      if (e.kind === 'created') tracer?.nameVm(e.vmid, vm);
+      if (attach?.active) return;
+      if (e.kind === 'running') mux.line(vm, `-- running (VMID ${e.vmid})`);
+      else if (e.kind === 'exited' || e.kind === 'start-failed') mux.line(vm, `-- ${e.kind}${e.detail ? `: ${exitDetail(e.detail)}` : ''}`);
+    },
+    ...(traceHook ? { trace: traceHook } : {}),
+    ...(opts.dumpDt ? { captureDt: [opts.dumpDt] } : {}),
+    started: (s) => {
+      if (!opts.attach) return;
+      const vm = opts.attach;
+      attach = new ConsoleAttach(vm, process.stdin, (b) => s.writeConsole(vm, b), () => process.stderr.write(`\ngunyah: detached from ${vm}\n`));
+      process.stderr.write(`gunyah: attached to ${vm} (Ctrl-] to detach)\n`);
+      attach.start();
+    },
+  });
+
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) {
+      attach?.detach();
+      process.stderr.write('gunyah: quitting without cleanup\n');
+      process.exit(STATUS_INTERRUPTED);
+    }
+    process.stderr.write('\ngunyah: stopping the VMs (Ctrl-C again to quit at once)\n');
+    session.requestStop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let result: SessionResult;
+  try {
+    result = await session.run();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    attach?.detach();
+    tracer?.close();
+  }
+
+  if (opts.dumpDt) {
+    const vm = result.vms.find((v) => v.name === opts.dumpDt);
+    if (!vm?.dtb) throw new CliError(`--dump-dt ${opts.dumpDt}: the VM did not start, so it has no booted tree`);
+    process.stdout.write(toDts(parseFdt(vm.dtb, { copy: true })));
+  }
+  if (hypercalls) process.stderr.write(statsTable(result, hypercalls, mux.bytes));
+  if (tracer) process.stderr.write(`gunyah: wrote ${tracer.count} trace events to ${opts.trace}\n`);
+  const problems = [...result.invariants.map((i) => `invariant: ${i}`)];
+  if (result.pagesNotReclaimed !== 0) problems.push(`the primary VM's page allocator is ${result.pagesNotReclaimed} pages short after teardown`);
+  for (const p of problems) process.stderr.write(`gunyah: ${p}\n`);
+  if (result.stopped) return STATUS_INTERRUPTED;
+  const failures = vmFailures(result);
+  for (const f of failures) process.stderr.write(`gunyah: ${f}\n`);
+  return failures.length > 0 || problems.length > 0 ? 1 : 0;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('boot the platform a board describes and stream every VM console (the default board when none is given)')
+    .argument('[board]', 'board description: a .dts or .dtb with compatible "gunyah-ts,board"')
+    .option('--attach <vm>', "bind the terminal to a VM's console (raw mode; Ctrl-] detaches)")
+    .option('--trace <out.json>', 'write the hypervisor trace as Chrome trace-event JSON (Perfetto, chrome://tracing)')
+    .option('--stats', 'print per-VM counters at exit (hypercalls, exits, console bytes, memory)')
+    .option('--dump-dt <vm>', 'print, as DTS, the tree a VM booted with (after the RM overlay)')
+    .option('--loglevel <n>', "the primary VM's console loglevel: its kernel messages below n are shown (default 7: all but debug)")
+    .option('--color', 'colour the VM name prefixes (default: when stdout is a terminal)')
+    .option('--no-color', 'no colours')
+    .action(async (file: string | undefined, opts: RunCliOptions) => {
+      process.exitCode = await runCommand(file, opts);
+    });
+}
