@@ -49,7 +49,8 @@ export async function runPrimary<T>(work: (k: Kernel, rm: GhRm | undefined, cpu:
           kernelImage: { base: platform.primary.entry, size: 0x20_0000n },
           ...boot,
         });
-        const rm = kernel.get<GunyahRmRegistry>(GunyahRm).get();
+        // Without the RM driver (the raw-hypercall bench) there is no registry.
+        const rm = kernel.container.isBound(GunyahRm) ? kernel.get<GunyahRmRegistry>(GunyahRm).get() : undefined;
         out = { kernel, result: await work(kernel, rm, cpu, platform) };
       } catch (e) {
         failure = e;

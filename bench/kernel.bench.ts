@@ -8,6 +8,7 @@ import { DeviceTree, toFdt } from '../dt';
 import { coldBoot, decodeBootEnv, Hypervisor, ipa, Machine, physAddr, type BootEnv, type GuestCpu } from '../firmware/hypervisor';
 import { bootKernel, type BootOptions, type Kernel } from '../core';
 import { printTable, type Row } from './table';
+import { rmDriverRows, rmRawRows, ttyRows } from './kernel-rm';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -129,5 +130,17 @@ export default async function run(): Promise<Row[]> {
   }
   process.stdout.write('\n');
   printTable(mem);
-  return [...rows, ...mem];
+
+  // RM calls: the driver stack against raw hypercalls, on the real hypervisor and RM.
+  const raw = await rmRawRows();
+  const drv = await rmDriverRows();
+  const ratio = Number(drv[0]!['wall us/op']) / Number(raw[0]!['wall us/op']);
+  const rm = [...raw, ...drv, { path: 'driver / raw', call: 'VM_GET_VMID', 'wall us/op': ratio, 'calls/s (wall)': 0, 'virtual us/op': Number(drv[0]!['virtual us/op']) / Number(raw[0]!['virtual us/op']) }];
+  process.stdout.write('\n');
+  printTable(rm);
+
+  const tty = await ttyRows();
+  process.stdout.write('\n');
+  printTable(tty);
+  return [...rows, ...mem, ...rm, ...tty];
 }

@@ -323,22 +323,27 @@ export class IrqCoreImpl {
 
   private async runThreads(desc: IrqDesc, ctx: IrqContext): Promise<void> {
     try {
-      while (desc.threadPending) {
-        desc.threadPending = false;
-        for (const a of [...desc.actions]) {
-          if (!a.threadWake || !a.thread) continue;
-          a.threadWake = false;
-          try {
-            await a.thread(ctx);
-          } catch (e) {
-            this.printk.err(`irq ${desc.virq} (${a.name}): thread failed: ${e instanceof Error ? e.message : String(e)}`);
+      // An interrupt taken while the unmask was in flight finds this thread still running: it only
+      // sets threadPending (and masks the line again), so go round until nothing is pending
+      // (irq_finalize_oneshot's IRQTF_RUNTHREAD recheck).
+      do {
+        while (desc.threadPending) {
+          desc.threadPending = false;
+          for (const a of [...desc.actions]) {
+            if (!a.threadWake || !a.thread) continue;
+            a.threadWake = false;
+            try {
+              await a.thread(ctx);
+            } catch (e) {
+              this.printk.err(`irq ${desc.virq} (${a.name}): thread failed: ${e instanceof Error ? e.message : String(e)}`);
+            }
           }
         }
-      }
-      if (desc.oneshotMasked) {
-        desc.oneshotMasked = false;
-        if (desc.depth === 0 && desc.actions.length > 0) await desc.domain.chip.unmask(desc, ctx.cpu);
-      }
+        if (desc.oneshotMasked) {
+          desc.oneshotMasked = false;
+          if (desc.depth === 0 && desc.actions.length > 0) await desc.domain.chip.unmask(desc, ctx.cpu);
+        }
+      } while (desc.threadPending);
     } finally {
       desc.threadRunning = undefined;
     }

@@ -2,7 +2,7 @@
 // the platform writes into its memory before the RM patches it and powers it on (spec §23).
 import { DeviceTree, parseFdt, toFdt } from '../../dt';
 import { Hypervisor, Machine, coldBoot, ipa, physAddr, type ColdBootResult, type GuestCpu, type HypervisorOptions } from '../hypervisor';
-import { rmEntry, type ResourceManager } from '../rm';
+import { rmEntry, type ResourceManager, type RmExtensions } from '../rm';
 import { BoardError, parseBoard, type Board } from './board';
 import { buildPrimaryDtb } from './primary-dtb';
 
@@ -15,6 +15,8 @@ export interface BootOptions {
   hypervisor?: HypervisorOptions;
   /** Keep the RM's trace. */
   traceRm?: boolean;
+  /** RM extensions beyond the open-source RM (off by default). */
+  rmExtensions?: RmExtensions;
 }
 
 export interface Platform {
@@ -68,7 +70,7 @@ export function bootPlatform(boardInput: DeviceTree | Uint8Array, opts: BootOpti
   machine.mem.write(Number(primary.dtBase), baseDtb);
 
   let rm: ResourceManager | undefined;
-  machine.registerEntry(rmMemory.base, rmEntry({ trace: opts.traceRm ?? false, onReady: (r) => (rm = r) }));
+  machine.registerEntry(rmMemory.base, rmEntry({ trace: opts.traceRm ?? false, extensions: opts.rmExtensions ?? {}, onReady: (r) => (rm = r) }));
   machine.registerEntry(primary.entry, opts.primaryEntry);
   const boot = coldBoot(hv, {
     rootVm: { base: physAddr(rmMemory.base), size: rmMemory.size, entry: ipa(rmMemory.base) },

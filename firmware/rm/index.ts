@@ -2,7 +2,7 @@
 // only. Its public face: the program entry, the wire facts (message IDs, error codes, header and
 // limits, payload layouts) and the pieces tests and tools inspect.
 export { rmMain, rmEntry, rmEnvFrom, type RmMainOptions } from './rm-main';
-export { ResourceManager, type RmStats } from './resource-manager';
+export { ResourceManager, type RmExtensions, type RmStats } from './resource-manager';
 export type { RmEnv } from './rm-env';
 export type { RmPlatform } from './hyp/rm-platform';
 export { Hypercalls, HypCallError, type VcpuRunCheck } from './hyp/hypercalls';

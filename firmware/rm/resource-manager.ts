@@ -3,7 +3,8 @@
 import { RmErr, RmError } from './abi/rm-error';
 import { Vmid, VmState } from './abi/vm-state';
 import { ConsoleService } from './console/console-service';
-import type { Hypercalls } from './hyp/hypercalls';
+import { GhError } from '../hypervisor';
+import { HypCallError, type Hypercalls } from './hyp/hypercalls';
 import type { RmPlatform } from './hyp/rm-platform';
 import { MemparcelService } from './mem/memparcel-service';
 import type { RmEnv } from './rm-env';
@@ -22,6 +23,19 @@ import { registerBootContext } from './vm/boot-context';
 import type { Vm } from './vm/vm';
 
 export type Work = () => Promise<void> | void;
+
+/**
+ * Messages the open-source RM (12/2023) defines but does not handle, which this RM can serve when
+ * asked. Off by default, so the wire behaviour is the C RM's (UNIMPLEMENTED).
+ */
+export interface RmExtensions {
+  /** VM_SET_CONTEXT (0x56000031) as Linux v17's VM_SET_BOOT_CONTEXT (vm/boot-context.ts). */
+  setBootContext?: boolean;
+}
+
+/** prng_get_entropy retries: every 1 ms, for at most 100 ms (the hypervisor's window is 33 ms). */
+const ENTROPY_RETRY_NS = 1_000_000;
+const ENTROPY_TRIES = 100;
 
 export interface RmStats {
   work: number;
@@ -45,6 +59,7 @@ export class ResourceManager {
   readonly traceLog: string[] = [];
   tracing = false;
 
+  private pool: number[] = [];
   private readonly queue: Work[] = [];
   private qHead = 0;
   private wake: (() => void) | undefined;
@@ -55,6 +70,7 @@ export class ResourceManager {
     readonly env: RmEnv,
     readonly plat: RmPlatform,
     transport: LinkTransport,
+    readonly extensions: RmExtensions = {},
   ) {
     this.hyp = plat.hyp;
     this.rpc = new RpcServer(transport);
@@ -65,7 +81,7 @@ export class ResourceManager {
     this.consoles.register();
     this.irqs.register();
     registerMiscHandlers(this);
-    registerBootContext(this);
+    if (extensions.setBootContext) registerBootContext(this);
     // The RM and the primary VM exist from the start (vm_mgnt_init).
     const rmVm = this.vms.create(Vmid.RM, Vmid.RM);
     rmVm.name = 'RM';
@@ -125,6 +141,29 @@ export class ResourceManager {
     const link = this.rpc.addLink(vmid, txCap, rxCap, txVirq, rxVirq);
     this.onVirq(rxVirq, () => this.rpc.drain(link));
     this.onVirq(txVirq, () => link.onTxReady());
+  }
+
+  /**
+   * Random bytes from prng_get_entropy, 16 at a time. The hypervisor rate-limits it (BUSY): the C
+   * RM spins until it answers; this RM sleeps 1 ms between tries (bounded) so other vCPUs run.
+   */
+  async entropy(n: number): Promise<Uint8Array> {
+    const out = new Uint8Array(n);
+    for (let got = 0; got < n; ) {
+      if (this.pool.length === 0) {
+        for (let tries = 0; ; tries++) {
+          try {
+            this.pool = Array.from(await this.hyp.entropy(16));
+            break;
+          } catch (e) {
+            if (!(e instanceof HypCallError) || e.code !== GhError.BUSY || tries >= ENTROPY_TRIES) throw e;
+            await this.plat.sleep(ENTROPY_RETRY_NS);
+          }
+        }
+      }
+      out[got++] = this.pool.pop()!;
+    }
+    return out;
   }
 
   vm(vmid: number): Vm {

@@ -3,7 +3,7 @@
 // serves RPC forever (spec §23).
 import { ApiFlags0, decodeBootEnv, type BootEnv, type GuestCpu } from '../hypervisor';
 import { CpuPlatform } from './hyp/cpu-platform';
-import { ResourceManager } from './resource-manager';
+import { ResourceManager, type RmExtensions } from './resource-manager';
 import type { RmEnv } from './rm-env';
 import { MsgqTransport } from './server/msgq-transport';
 import { createHlos } from './vm/hlos';
@@ -22,6 +22,8 @@ export interface RmMainOptions {
   trace?: boolean;
   /** Called with the RM once it is up (tests and tools inspect it; the RM itself never needs it). */
   onReady?: (rm: ResourceManager) => void;
+  /** gunyah-ts extensions beyond the open-source RM (each off by default: the RM answers as the C RM does). */
+  extensions?: RmExtensions;
 }
 
 /** The RM's view of the boot environment. */
@@ -72,7 +74,7 @@ export async function rmMain(cpu: GuestCpu, opts: RmMainOptions = {}): Promise<v
   const id = await plat.hyp.identify();
   const env = rmEnvFrom(boot, (id.flags0 & BigInt(ApiFlags0.VCPU_RUN)) !== 0n);
   const transport = new MsgqTransport(plat.hyp, plat, env.ramBase + BUFFER_OFFSET, env.ramBase + BUFFER_OFFSET + 0x100n);
-  const rm = new ResourceManager(env, plat, transport);
+  const rm = new ResourceManager(env, plat, transport, opts.extensions ?? {});
   rm.tracing = opts.trace ?? false;
   // irq_handle_rand_base: lent-IRQ handles start at a random base so they cannot be guessed.
   rm.irqs.setHandleBase(new DataView((await plat.hyp.entropy(4)).buffer).getUint32(0, true) & 0x7fff_f000);

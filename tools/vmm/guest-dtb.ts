@@ -38,7 +38,10 @@ export interface DeviceIrq {
 
 export interface GuestDtb {
   tree: DeviceTree;
+  /** Interrupts the VMM raises (placement "vmm"), through doorbells. */
   irqs: DeviceIrq[];
+  /** Every device's SPI, whatever its placement: the guest's DT is the same in all of them. */
+  spis: Map<string, number>;
 }
 
 export interface GuestDtbOptions {
@@ -108,18 +111,19 @@ export function buildGuestDtb(d: VmDescription, o: GuestDtbOptions): GuestDtb {
   clk.setString('compatible', 'fixed-clock');
 
   const irqs: DeviceIrq[] = [];
+  const spis = new Map<string, number>();
   let nextSpi = FIRST_DEVICE_SPI;
   let stdout: string | undefined;
   for (const dev of d.devices) {
     const n = r.addChild(dev.name);
-    copyProps(dev.node, n, new Set(['placement', 'interrupts', 'interrupt-parent']));
+    copyProps(dev.node, n, new Set(['placement', 'virtio-device-type', 'interrupts', 'interrupt-parent']));
     n.setU64('reg', [dev.base, dev.size]);
-    if (dev.placement === 'vmm') {
-      if (nextSpi > LAST_DEVICE_SPI) throw new RangeError('too many device interrupts');
-      const spi = nextSpi++;
-      n.setU32('interrupts', [GIC_SPI, spi, IRQ_TYPE_LEVEL_HIGH]);
-      irqs.push({ device: dev.name, spi, label: irqs.length + 1 });
-    }
+    if (nextSpi > LAST_DEVICE_SPI) throw new RangeError('too many device interrupts');
+    const spi = nextSpi++;
+    n.setU32('interrupts', [GIC_SPI, spi, IRQ_TYPE_LEVEL_HIGH]);
+    spis.set(dev.name, spi);
+    // Native apps and stub VMs raise theirs in the hypervisor; the VMM needs a doorbell.
+    if (dev.placement === 'vmm') irqs.push({ device: dev.name, spi, label: irqs.length + 1 });
     if (dev.compatible.includes('arm,primecell')) {
       n.setU32('clocks', [PHANDLE_CLOCK, PHANDLE_CLOCK]);
       n.setStringList('clock-names', ['uartclk', 'apb_pclk']);
@@ -160,5 +164,5 @@ export function buildGuestDtb(d: VmDescription, o: GuestDtbOptions): GuestDtb {
     db.setEmpty('peer-default');
     db.setU32('interrupts', [GIC_SPI, irq.spi, IRQ_TYPE_LEVEL_HIGH]);
   }
-  return { tree: t, irqs };
+  return { tree: t, irqs, spis };
 }

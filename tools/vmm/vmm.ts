@@ -45,6 +45,32 @@ export class VmmError extends Error {
 export interface VmmOptions {
   /** Image offset from the memory base (default 0; the RM starts the boot vCPU there). */
   imageOffset?: bigint;
+  /** Device placement hook (tools/devices): who emulates each described device. */
+  devices?: VmmDeviceProvider;
+}
+
+/** What a device provider is told about one described device. */
+export interface VmmDeviceContext {
+  vmm: Vmm;
+  dev: DeviceDescription;
+  /** The device's SPI in the guest DT (the same in every placement). */
+  spi: number | undefined;
+  /** Its doorbell label when the VMM raises its interrupt (placement "vmm"). */
+  irqLabel: number | undefined;
+}
+
+/**
+ * A hook that places devices (tools/devices): `create` returns the VMM's emulator of a device
+ * (with the eventfd its irqfd uses), `null` when the device is emulated outside the VMM (the
+ * hypervisor claims its window), or undefined for the VMM's built-in handling. `beforeRun` runs
+ * after GH_VM_START and before any vCPU has run. `shareMemory` shares guest RAM with the VMM instead
+ * of lending it (emulators that do DMA, such as virtio, need it).
+ */
+export interface VmmDeviceProvider {
+  readonly shareMemory?: boolean;
+  create(ctx: VmmDeviceContext): { device: MmioDevice; irqEventFd: number | undefined } | null | undefined;
+  beforeRun?(vmm: Vmm, vmFd: number): Promise<void>;
+  close?(vmm: Vmm): Promise<void>;
 }
 
 interface VcpuHandle {
@@ -88,6 +114,12 @@ export class Vmm {
   /** Resolves when every vCPU loop has ended: with the VM's status exit, `stopped`, or an error. */
   readonly exited: Promise<VmExit>;
   readonly stats = { mmioExits: 0, mmioUnclaimed: 0, runs: 0 };
+  private provider: VmmDeviceProvider | undefined;
+
+  /** Where the VMM maps the guest's RAM (its own address), and the RAM's size. */
+  get guestRam(): { addr: bigint; size: bigint } {
+    return { addr: this.mem, size: this.desc.memorySize };
+  }
 
   private constructor(
     readonly proc: Process,
@@ -113,6 +145,7 @@ export class Vmm {
    */
   static async create(proc: Process, desc: VmDescription, image: Uint8Array, opts: VmmOptions = {}): Promise<Vmm> {
     const v = new Vmm(proc, desc);
+    v.provider = opts.devices;
     try {
       await v.setup(image, opts.imageOffset ?? 0n);
     } catch (e) {
@@ -136,16 +169,26 @@ export class Vmm {
     this.devFd = await g.openDev();
     this.vmFd = await g.createVm(this.devFd);
     this.vmid = await g.vmid(this.vmFd);
-    const { tree, irqs } = buildGuestDtb(d, { imageOffset });
+    const { tree, irqs, spis } = buildGuestDtb(d, { imageOffset });
     const dtb = toFdt(tree);
     if (BigInt(dtb.length) > DTB_REGION / 2n) throw new VmmError(`the DTB (${dtb.length} bytes) leaves no room for the RM's overlay`);
     this.mem = await g.allocGuestMemory(d.memorySize);
     this.proc.copyToUser(this.mem + imageOffset, image);
     this.proc.copyToUser(this.mem + d.memorySize - DTB_REGION, dtb);
     // The VM's RAM is lent: private to it while it runs (the RM makes it the VM's /memory).
-    await g.setUserMemRegion(this.vmFd, { label: 0, flags: GH_MEM_ALLOW_READ | GH_MEM_ALLOW_WRITE | GH_MEM_ALLOW_EXEC, guestPhysAddr: d.memoryBase, size: d.memorySize, userspaceAddr: this.mem }, true);
+    await g.setUserMemRegion(this.vmFd, { label: 0, flags: GH_MEM_ALLOW_READ | GH_MEM_ALLOW_WRITE | GH_MEM_ALLOW_EXEC, guestPhysAddr: d.memoryBase, size: d.memorySize, userspaceAddr: this.mem }, !this.provider?.shareMemory);
     await g.setDtbConfig(this.vmFd, d.memoryBase + d.memorySize - DTB_REGION, DTB_REGION);
-    for (const dev of d.devices) this.devices.push(this.makeDevice(dev, irqs.find((i) => i.device === dev.name)?.label));
+    for (const dev of d.devices) {
+      const irqLabel = irqs.find((i) => i.device === dev.name)?.label;
+      const placed = this.provider?.create({ vmm: this, dev, spi: spis.get(dev.name), irqLabel });
+      if (placed === null) continue;
+      if (placed) {
+        this.devices.push(placed.device);
+        if (irqLabel !== undefined && placed.irqEventFd !== undefined) this.eventFds[irqLabel - 1] = placed.irqEventFd;
+        continue;
+      }
+      this.devices.push(this.makeDevice(dev, irqLabel));
+    }
     for (const irq of irqs) {
       const efd = this.eventFds.find((_, i) => i === irq.label - 1);
       if (efd === undefined) throw new VmmError(`no eventfd for ${irq.device}`);
@@ -188,6 +231,7 @@ export class Vmm {
   /** GH_VM_START, then the console reader and one run loop per vCPU. */
   async start(): Promise<void> {
     await this.g.start(this.vmFd);
+    await this.provider?.beforeRun?.(this, this.vmFd);
     if (this.desc.console === 'rm') {
       try {
         this.ttyFd = await this.proc.open(`/dev/ttyGH${this.vmid}`, O.RDWR | O.NOCTTY);
@@ -279,6 +323,7 @@ export class Vmm {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.provider?.close?.(this).catch(() => undefined);
     const closeFd = async (fd: number) => {
       if (fd >= 0) await this.proc.close(fd).catch(() => undefined);
     };

@@ -36,7 +36,7 @@ export const RmMsg = {
   VM_GET_VMID: 0x5600_0024,
   VM_GET_PEERS: 0x5600_0025,
   VM_SET_TIME_BASE: 0x5600_0030,
-  /** VM_SET_CONTEXT in RM (Linux v17: VM_SET_BOOT_CONTEXT); unhandled by the open-source RM, handled here as an extension (vm/boot-context.ts). */
+  /** VM_SET_CONTEXT in RM (Linux v17: VM_SET_BOOT_CONTEXT); unhandled by the open-source RM (UNIMPLEMENTED); served only with the setBootContext extension (vm/boot-context.ts). */
   VM_SET_CONTEXT: 0x5600_0031,
   VM_SET_FIRMWARE_MEM: 0x5600_0032,
   /** Linux v15+ only; absent from the open-source RM: UNIMPLEMENTED. */
@@ -48,7 +48,7 @@ export const RmMsg = {
   VM_IRQ_RELEASE: 0x5600_0052,
   VM_IRQ_RECLAIM: 0x5600_0053,
   VM_IRQ_NOTIFY: 0x5600_0054,
-  /** Defined in irq_message.h; irq_manager has no case for it: UNIMPLEMENTED. */
+  /** Defined in irq_message.h; the RM followed here logs it and leaves it unhandled: UNIMPLEMENTED. */
   VM_IRQ_UNMAP: 0x5600_0055,
   VM_SET_STATUS: 0x5600_0080,
   VM_CONSOLE_OPEN: 0x5600_0081,
@@ -59,6 +59,7 @@ export const RmMsg = {
   VM_SET_CRASH_MSG: 0x5600_0086,
   VM_HOST_GET_TYPE: 0x5600_00a0,
   IPA_RESERVE: 0x5600_00b0,
+  /** vm_ipa.c logs it and leaves it unhandled (Linux: "No ipa_unreserve API is supported"): UNIMPLEMENTED. */
   IPA_UNRESERVE: 0x5600_00b1,
 } as const;
 export type RmMsgId = (typeof RmMsg)[keyof typeof RmMsg];

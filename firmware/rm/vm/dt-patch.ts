@@ -44,7 +44,9 @@ export async function overlayInputFor(rm: ResourceManager, vm: Vm, base: DeviceT
     if (!info.mapped || mp.memType !== MemType.NORMAL) continue;
     if (vm.firmware && mp.handle === vm.firmware.handle && mp.handle !== vm.image?.handle) continue;
     const ranges = info.contiguous ? [{ base: info.ipas[0]!, size: mp.totalSize }] : mp.regions.map((r, i) => ({ base: info.ipas[i]!, size: r.size }));
-    if (isPrivate(mp, vm.vmid)) memory.push(...ranges);
+    // The image parcel is the VM's RAM whether lent or shared: the v14 VMM shares it
+    // (GH_VM_SET_USER_MEM_REGION) so that it can emulate DMA-capable devices such as virtio.
+    if (isPrivate(mp, vm.vmid) || mp.handle === vm.image?.handle) memory.push(...ranges);
     else buffers.push({ ipa: ranges[0]!.base, size: mp.totalSize, handle: mp.handle, label: mp.label, peers: mp.acl.filter((a) => a.shared || a.vmid === mp.owner).map((a) => a.vmid) });
   }
   const vdevices: OverlayVdevice[] = [];
@@ -82,7 +84,7 @@ export async function overlayInputFor(rm: ResourceManager, vm: Vm, base: DeviceT
   } else if (cfg.gic.gicdBase === undefined) {
     gic = { mode: 'patch', path: cfg.gic.path, gicdBase: g.gicdBase, gicrBase: g.gicrBase, gicrStride: g.gicrStride, vcpus: o.vcpus.length, addrCells: cfg.gic.addrCells, sizeCells: cfg.gic.sizeCells };
   }
-  const seed = await rm.hyp.entropy(8);
+  const seed = await rm.entropy(8);
   return {
     vmid: vm.vmid,
     ownerVmid: vm.owner,

@@ -231,6 +231,7 @@ export class VmCreation {
       await this.rm.hyp.vcpuPoweron(boot.cap, regs.entry, regs.x0, 0n);
     } catch (e) {
       // vm_mgnt_handle_start: any failure of the resource processing is NORESOURCE.
+      this.rm.trace(`VM ${vm.vmid}: VM_START failed: ${e instanceof Error ? e.message : String(e)}`);
       await this.rm.lifecycle.forceState(vm, VmState.INIT_FAILED);
       throw new RmError(RmErr.NORESOURCE, e instanceof Error ? e.message : String(e));
     }

@@ -57,6 +57,8 @@ test('irqfd (edge and level) and ioeventfd (with and without datamatch) round tr
     const reports: Report[] = [];
     const unclaimed: { addr: bigint; data: bigint; len: number }[] = [];
     let exit = -1;
+    // GH_VCPU_RUN before GH_VM_START is ENODEV (the vCPU has no resource yet), so start first.
+    await g.start(h.vm);
     const loop = (async () => {
       for (;;) {
         await g.vcpuRun(v.fd);
@@ -73,7 +75,6 @@ test('irqfd (edge and level) and ioeventfd (with and without datamatch) round tr
       for (let i = 0; i < 1000 && !pred(); i++) await k.clock.sleep(100_000);
       if (!pred()) throw new Error(`timed out; reports ${JSON.stringify(reports)}`);
     };
-    await g.start(h.vm);
     await until(() => reports.some((r) => r.tag === PROBE_TAG.X3));
     await k.clock.sleep(5e6);
     const irqsBeforeSignal = reports.filter((r) => r.tag === PROBE_TAG.IRQ).length;

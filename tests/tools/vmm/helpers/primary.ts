@@ -5,6 +5,7 @@ import type { Kernel, Process } from '../../../../core';
 import type { GhVmManager } from '../../../../drivers/virt';
 import type { GuestCpu } from '../../../../firmware/hypervisor';
 import { bootPlatform, type Platform } from '../../../../firmware/platform';
+import type { RmExtensions } from '../../../../firmware/rm';
 import { defaultBoard, type DefaultBoardOptions } from '../../../../tools/vmm/default-board';
 import { bootPrimaryKernel, PRIMARY_IMAGE_SIZE, vmManager } from '../../../../tools/vmm/primary-kernel';
 
@@ -15,12 +16,13 @@ export interface PrimaryEnv {
   mgr: GhVmManager;
 }
 
-export async function withPrimary<T>(program: (env: PrimaryEnv) => Promise<T>, opts: DefaultBoardOptions & { limitNs?: number } = {}): Promise<{ result: T; platform: Platform; env: PrimaryEnv }> {
+export async function withPrimary<T>(program: (env: PrimaryEnv) => Promise<T>, opts: DefaultBoardOptions & { limitNs?: number; rmExtensions?: RmExtensions } = {}): Promise<{ result: T; platform: Platform; env: PrimaryEnv }> {
   let done = false;
   let result!: T;
   let env!: PrimaryEnv;
   const platform = bootPlatform(defaultBoard(opts), {
     hypervisor: { capIds: 'random' },
+    rmExtensions: opts.rmExtensions ?? {},
     primaryEntry: async (cpu: GuestCpu) => {
       const k = await bootPrimaryKernel(cpu, { kernelImage: { base: platform.primary.entry, size: PRIMARY_IMAGE_SIZE } });
       env = { k, proc: k.spawn('vmm'), platform, mgr: vmManager(k) };

@@ -1,0 +1,26 @@
+// Which device emulator serves a described device: the binding's compatible (and, for virtio-mmio,
+// the description's `virtio-device-type`) picks the factory. The same factory is used whatever the
+// device's placement.
+import type { DeviceDescription } from '../../vmm/vm-description';
+import type { DeviceFactory } from '../device';
+import { pl011Factory } from '../pl011-device';
+import { VirtioDeviceId } from '../../../drivers/virtio/index';
+import { virtioConsoleFactory } from '../virtio/virtio-console';
+
+export class DevicePlacementError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DevicePlacementError';
+  }
+}
+
+/** The emulator factory of a described device; DevicePlacementError when there is none. */
+export function deviceFactoryFor(dev: DeviceDescription): DeviceFactory {
+  if (dev.compatible.includes('virtio,mmio')) {
+    const type = dev.node.u32('virtio-device-type') ?? VirtioDeviceId.CONSOLE;
+    if (type === VirtioDeviceId.CONSOLE) return virtioConsoleFactory();
+    throw new DevicePlacementError(`${dev.node.path}: no emulator for virtio device type ${type}`);
+  }
+  if (dev.compatible.includes('arm,pl011')) return pl011Factory;
+  throw new DevicePlacementError(`${dev.node.path}: no emulator for ${dev.compatible[0] ?? 'a device without compatible'}`);
+}

@@ -1,0 +1,147 @@
+// The VMM's device placement hook: each device of a VM description runs where its `placement` says,
+// with the same emulator and the same guest DT in every case.
+//   "native": a native app in the hypervisor (placement A), attached to the VM's window and SPI
+//             once the VM exists and before any of its vCPUs has run;
+//   "vmm":    in the VMM after MMIO exits, with ioeventfd kicks and an irqfd (placement B);
+//   "stub":   in a stub VM of its own, over message queues and a doorbell (placement C).
+// Loading a native app or starting a stub VM is a platform operation (this stack's RM has no call
+// for it, as Xen's toolstack does it from dom0): the hook is given the hypervisor's host interface.
+import { ReplaySubject, type Observable } from 'rxjs';
+import type { ClockImpl } from '../../../core/index';
+import { appFromFactory, GIC_SPI_BASE, NativeAppHost, type Hypervisor, type NativeApp } from '../../../firmware/hypervisor/index';
+import type { Vmm, VmmDeviceContext, VmmDeviceProvider } from '../../vmm/vmm';
+import type { Placement } from '../../vmm/vm-description';
+import type { CharSink, DeviceFactory, LogLevel } from '../device';
+import { nativeAppEntry } from '../native/native-app-entry';
+import { VmmDeviceHost } from '../vmm/vmm-device-host';
+import { deviceFactoryFor, DevicePlacementError } from './device-factories';
+import type { StubDevice, StubVmLauncher } from './stub-launcher';
+
+/** One device as placed. */
+export interface PlacedDevice {
+  readonly name: string;
+  readonly placement: Placement;
+  /** What the device sent to its character backend. */
+  readonly output$: Observable<Uint8Array>;
+  /** Bytes collected from output$ so far. */
+  readonly out: number[];
+  /** Host bytes into the device's character backend; resolves with the bytes accepted. */
+  input(bytes: Uint8Array): Promise<number>;
+  /** Placement-specific counters. */
+  stats(): Record<string, unknown>;
+}
+
+export interface DevicePlacementsOptions {
+  /** The primary kernel's clock (VMM-side timers). */
+  clock: ClockImpl;
+  /** The hypervisor's host interface: needed for "native" and "stub". */
+  hv?: Hypervisor;
+  /** Starts stub VMs (placement "stub"). */
+  stubs?: StubVmLauncher;
+  /** Force every device into this placement (benchmarks, tests); else the description's. */
+  placement?: Placement;
+  log?: (level: LogLevel, message: string) => void;
+}
+
+class Output implements CharSink {
+  readonly subject = new ReplaySubject<Uint8Array>(64);
+  readonly out: number[] = [];
+  write(bytes: Uint8Array): void {
+    for (const b of bytes) this.out.push(b);
+    this.subject.next(bytes.slice());
+  }
+}
+
+interface Pending {
+  name: string;
+  base: bigint;
+  size: bigint;
+  spi: number;
+  factory: DeviceFactory;
+  output: Output;
+  placement: 'native' | 'stub';
+  attached?: NativeApp | StubDevice | undefined;
+  /** Counters as they were when the device was taken down. */
+  finalStats?: Record<string, unknown>;
+}
+
+export class DevicePlacements implements VmmDeviceProvider {
+  /** Virtio emulators do DMA into guest RAM: the VMM shares it rather than lending it. */
+  readonly shareMemory = true;
+  readonly devices = new Map<string, PlacedDevice>();
+  private readonly vmmHosts: VmmDeviceHost[] = [];
+  private readonly pending: Pending[] = [];
+  private nativeHost: NativeAppHost | undefined;
+  private readonly outputs: Output[] = [];
+
+  constructor(private readonly o: DevicePlacementsOptions) {}
+
+  create(ctx: VmmDeviceContext): { device: VmmDeviceHost; irqEventFd: number } | null {
+    const { dev } = ctx;
+    const placement = this.o.placement ?? dev.placement;
+    const factory = deviceFactoryFor(dev);
+    const output = new Output();
+    this.outputs.push(output);
+    if (placement === 'vmm') {
+      const host = new VmmDeviceHost({ vmm: ctx.vmm, dev, factory, clock: this.o.clock, chardev: output, ...(this.o.log ? { log: this.o.log } : {}) });
+      this.vmmHosts.push(host);
+      this.devices.set(dev.name, {
+        name: dev.name,
+        placement,
+        output$: output.subject.asObservable(),
+        out: output.out,
+        input: async (b) => host.input(b),
+        stats: () => ({ ...host.stats }),
+      });
+      return { device: host, irqEventFd: host.irqEventFd };
+    }
+    if (!this.o.hv) throw new DevicePlacementError(`${dev.node.path}: placement "${placement}" needs the hypervisor's host interface`);
+    if (placement === 'stub' && !this.o.stubs) throw new DevicePlacementError(`${dev.node.path}: placement "stub" needs a stub VM launcher`);
+    if (ctx.spi === undefined) throw new DevicePlacementError(`${dev.node.path}: no interrupt assigned`);
+    const p: Pending = { name: dev.name, base: dev.base, size: dev.size, spi: GIC_SPI_BASE + ctx.spi, factory, output, placement };
+    this.pending.push(p);
+    this.devices.set(dev.name, {
+      name: dev.name,
+      placement,
+      output$: output.subject.asObservable(),
+      out: output.out,
+      input: (b) => (p.attached ? p.attached.input(b) : Promise.resolve(0)),
+      stats: () => ({ ...(p.attached?.stats ?? p.finalStats ?? {}) }),
+    });
+    return null;
+  }
+
+  async beforeRun(vmm: Vmm, vmFd: number): Promise<void> {
+    for (const h of this.vmmHosts) await h.attachKicks(vmFd);
+    for (const p of this.pending) {
+      const hv = this.o.hv!;
+      if (p.placement === 'native') {
+        this.nativeHost ??= new NativeAppHost(hv);
+        const factory = p.factory;
+        p.attached = this.nativeHost.attach(appFromFactory(p.name, () => nativeAppEntry(factory)), {
+          vmid: vmm.vmid,
+          base: p.base,
+          size: p.size,
+          spi: p.spi,
+          chardev: (b) => p.output.write(b),
+          ...(this.o.log ? { log: this.o.log } : {}),
+        });
+      } else {
+        p.attached = await this.o.stubs!.launch({ guestVmid: vmm.vmid, name: p.name, base: p.base, size: p.size, spi: p.spi, factory: p.factory, chardev: p.output });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const h of this.vmmHosts) await h.close();
+    for (const p of this.pending) {
+      const a = p.attached;
+      p.attached = undefined;
+      if (!a) continue;
+      p.finalStats = { ...a.stats };
+      if (p.placement === 'native') this.nativeHost?.detach(a as NativeApp);
+      else await (a as StubDevice).close();
+    }
+    for (const o of this.outputs) o.subject.complete();
+  }
+}
