@@ -131,6 +131,11 @@ export class Vmm {
     this.exited = new Promise((r) => (this.exitResolve = r));
   }
 
+  /** Where the VM's RAM is mapped in the VMM's address space (identity: also its physical address). */
+  get guestMemory(): bigint {
+    return this.mem;
+  }
+
   /** The VM's console output (replayed to late subscribers); completes when the VM goes away. */
   get console$(): Observable<Uint8Array> {
     return this.consoleSubject.asObservable();
