@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDt } from './cli/dt';
 import { registerImage } from './cli/image';
+import { registerRun } from './cli/run';
 import { reportError, setDebug } from './cli/errors';
 
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .hook('preAction', (cmd) => setDebug(Boolean(cmd.optsWithGlobals()['debug'])));
   registerDt(program);
   registerImage(program);
+  registerRun(program);
   return program;
 }
 

@@ -34,7 +34,7 @@ export async function main(cpu: GuestCpu, _image: GuestImage): Promise<void> {
   const args = info.tree.findNode('/chosen')?.string('bootargs') ?? '';
   if (args.split(/\s+/).includes('uart.echo')) {
     let rx = false;
-    await enableInterrupts(cpu, info.gic, [{ intid: info.intid(node), edge: false }], () => (rx = true));
+    await enableInterrupts(cpu, info.gic, [{ intid: info.intid(node), edge: (node.u32s('interrupts')?.[2] ?? 4) === 1 }], () => (rx = true));
     await cpu.mmioWrite(base + IMSC, 4, INT_RX | INT_RT);
     let line = '';
     for (;;) {

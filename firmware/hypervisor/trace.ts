@@ -22,6 +22,8 @@ export type TraceEvent =
   | (TraceBase & { readonly kind: 'smccc'; readonly fn: number; readonly result: bigint })
   | (TraceBase & { readonly kind: 'irq'; readonly intid: number; readonly action: 'assert' | 'ack' | 'eoi' | 'sgi' })
   | (TraceBase & { readonly kind: 'sched'; readonly cpu: number })
+  /** What runs on physical CPU `cpu` from `t` on: the vCPU named by vmid/vcpu (a vcpu_run target in its caller's place), or nothing (vcpu -1). */
+  | (TraceBase & { readonly kind: 'run'; readonly cpu: number })
   | (TraceBase & { readonly kind: 'object'; readonly object: number; readonly type: string; readonly state: string; readonly error: string })
   | (TraceBase & { readonly kind: 'power'; readonly what: 'on' | 'off' | 'fault' | 'exited'; readonly detail?: string })
   | (TraceBase & { readonly kind: 'run-exit'; readonly target: number; readonly state: number; readonly data: readonly bigint[] })
@@ -73,6 +75,11 @@ export class Tracer {
   sched(cpu: number, v: Vcpu): void {
     if (!this.enabled) return;
     this.emit({ ...this.base(v), kind: 'sched', cpu });
+  }
+
+  run(cpu: number, v: Vcpu | null, t: number): void {
+    if (!this.enabled) return;
+    this.emit({ ...this.base(v, t), kind: 'run', cpu });
   }
 
   objectState(o: KObject, err: number): void {

@@ -110,6 +110,8 @@ export class Vmm {
   private ttyFd = -1;
   private readonly consoleSubject = new ReplaySubject<Uint8Array>(256);
   private pl011: Pl011 | undefined;
+  /** Host input for the PL011 console not yet in its receive FIFO (fed as the guest drains it). */
+  private uartInput: Uint8Array[] = [];
   private stopping = false;
   private closed = false;
   private exitResolve!: (e: VmExit) => void;
@@ -129,6 +131,11 @@ export class Vmm {
   ) {
     this.g = new GunyahUser(proc);
     this.exited = new Promise((r) => (this.exitResolve = r));
+  }
+
+  /** Where the VM's RAM is mapped in the VMM's address space (identity: also its physical address). */
+  get guestMemory(): bigint {
+    return this.mem;
   }
 
   /** The VM's console output (replayed to late subscribers); completes when the VM goes away. */
@@ -265,8 +272,23 @@ export class Vmm {
   /** Bytes to the VM's console (RM console input, or the PL011's receive FIFO). */
   async writeConsole(bytes: Uint8Array): Promise<void> {
     if (this.desc.console === 'rm' && this.ttyFd >= 0) await this.proc.writeBytes(this.ttyFd, bytes);
-    else if (this.pl011) this.pl011.receive(bytes);
-    else throw new VmmError('the VM has no console to write to');
+    else if (this.pl011) {
+      this.uartInput.push(bytes.slice());
+      this.feedUart();
+    } else throw new VmmError('the VM has no console to write to');
+  }
+
+  /** Move queued console input into the PL011's receive FIFO as far as it has room (no overrun). */
+  private feedUart(): void {
+    const u = this.pl011;
+    if (!u) return;
+    while (this.uartInput.length > 0 && u.rxRoom > 0) {
+      const head = this.uartInput[0]!;
+      const n = u.receive(head.subarray(0, u.rxRoom));
+      if (n >= head.length) this.uartInput.shift();
+      else this.uartInput[0] = head.subarray(n);
+      if (n === 0) break;
+    }
   }
 
   private device(addr: bigint, len: number): MmioDevice | undefined {
@@ -292,6 +314,7 @@ export class Vmm {
         if (!dev) this.stats.mmioUnclaimed++;
         if (p.mmioIsWrite) dev?.write(Number(addr - dev.base), len, BigInt.asUintN(len * 8, p.mmioData));
         else p.mmioData = dev ? BigInt.asUintN(len * 8, dev.read(Number(addr - dev.base), len)) : 0n;
+        if (this.uartInput.length > 0) this.feedUart();
         continue;
       }
       if (reason === GH_VCPU_EXIT.STATUS) {

@@ -18,6 +18,8 @@ export class Pcpu {
   tickQueued = false;
   /** Vcpus switched in (statistics). */
   switches = 0;
+  /** The vCPU last reported running here on the trace stream (null: idle). */
+  traced: Vcpu | null = null;
   /** The vCPU whose context the CPU last held (a switch away from it costs time). */
   lastVcpu: Vcpu | null = null;
   private readonly queues: Vcpu[][] = [];

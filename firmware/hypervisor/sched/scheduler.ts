@@ -92,6 +92,7 @@ export class Scheduler {
         t.vstate = VState.RUNNING;
         t.pcpu = p;
         p.localTime += VCPU_RUN_SWITCH_NS;
+        this.traceRun(p);
         this.newQuantum(p);
         this.resume(t);
         return;
@@ -133,6 +134,18 @@ export class Scheduler {
       const next = p.pop();
       if (next) this.start(p, next);
     }
+    this.traceRun(p);
+  }
+
+  /** Report on the trace stream what now runs on `p` (a vcpu_run target in its caller's place), when it changed. */
+  private traceRun(p: Pcpu): void {
+    if (!this.hv.trace.enabled) return;
+    const t = p.target;
+    const c = p.current;
+    const occupant = t && t.vstate === VState.RUNNING ? t : c && c.vstate === VState.RUNNING && !c.runTarget ? c : null;
+    if (occupant === p.traced) return;
+    p.traced = occupant;
+    this.hv.trace.run(p.index, occupant, p.localTime);
   }
 
   /** Put a preempted vCPU back on its queue without kicking `p` (the caller decides next). */
@@ -156,6 +169,7 @@ export class Scheduler {
       this.hv.trace.sched(p.index, v);
     }
     if (v.sliceLeft <= 0) v.sliceLeft = v.timeslice;
+    this.traceRun(p);
     p.sliceEnd = p.localTime + v.sliceLeft;
     this.newQuantum(p);
     this.resume(v);
@@ -380,6 +394,7 @@ export class Scheduler {
     if (p.target === v) {
       this.endRun(p, this.runState(v));
       v.pcpu = null;
+      this.traceRun(p);
       return;
     }
     if (p.current === v) {
@@ -396,6 +411,7 @@ export class Scheduler {
       v.sliceLeft = p.sliceEnd - p.localTime;
       p.current = null;
       v.pcpu = null;
+      this.traceRun(p);
       this.kick(p, p.localTime);
       return;
     }
@@ -443,6 +459,7 @@ export class Scheduler {
     }
     p.localTime += VCPU_RUN_SWITCH_NS;
     this.hv.trace.runExit(c, t, tuple);
+    this.traceRun(p);
     this.kick(p, p.localTime);
   }
 

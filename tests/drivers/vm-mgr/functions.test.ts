@@ -28,6 +28,8 @@ function dtWithDoorbells() {
     db.setString('generate', `/hypervisor/bell-${label}`);
     db.setU32('label', label);
     db.setEmpty('peer-default');
+    // GH_IRQFD_LEVEL masks the doorbell from the sender's side: the RM grants that with source-can-clear.
+    if (flags === 4) db.setEmpty('source-can-clear');
     db.setU32('interrupts', [0, spi, flags]);
   }
   return t;
@@ -103,8 +105,10 @@ test('irqfd (edge and level) and ioeventfd (with and without datamatch) round tr
       fnsBefore,
       fnsAfterRemove,
       fnsAfterClose,
+      irqfdWarnings: k.dmesg().split('\n').filter((l) => l.includes('gh_irqfd')),
     };
   });
+  assert.deepEqual(result.irqfdWarnings.filter((l) => !l.includes('premature')), [], 'the level irqfd got its doorbell masks');
   assert.equal(result.irqsBeforeSignal, 0, 'nothing was injected before the VM started');
   assert.deepEqual(result.irqs, [
     { intid: 32 + EDGE_SPI, n: 1 },

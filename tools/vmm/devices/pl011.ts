@@ -107,6 +107,11 @@ export class Pl011 {
     return this.rx.length;
   }
 
+  /** Bytes the receive FIFO takes now without overrun (a backend's can_receive). */
+  get rxRoom(): number {
+    return Math.max(0, this.fifoDepth - this.rx.length);
+  }
+
   /** A register load of `size` bytes at `offset` (unknown offsets read as zero, as RAZ). */
   read(offset: number, _size = 4): number {
     this.stats.reads++;
