@@ -2,36 +2,21 @@
 // the whole stack (hypervisor, RM, primary kernel, VMM), the device's host side fed one input line
 // once the guest has sent everything, the guest's RM console and the device output collected.
 import { filter, firstValueFrom, toArray } from 'rxjs';
-import { DeviceTree, toFdt } from '../../../../dt/index';
+import { toFdt } from '../../../../dt/index';
 import type { Platform } from '../../../../firmware/platform/index';
-import { DevicePlacements, StubVms, type PlacedDevice } from '../../../../tools/devices/index';
+import { DevicePlacements, placedVmDescription, StubVms, VIRTIO_CONSOLE_NODE, type PlacedDevice } from '../../../../tools/devices/index';
 import type { StubVmLauncher } from '../../../../tools/devices/placement/stub-launcher';
 import { builtinImage } from '../../../../tools/image/builtin-images';
 import { buildGuestDtb } from '../../../../tools/vmm/guest-dtb';
-import { parseVmDescription, type Placement, type VmDescription } from '../../../../tools/vmm/vm-description';
+import type { Placement, VmDescription } from '../../../../tools/vmm/vm-description';
 import { Vmm, type VmExit } from '../../../../tools/vmm/vmm';
 import { withPrimary, type PrimaryEnv } from '../../vmm/helpers/primary';
 
-export const VIRTIO_NODE = 'virtio_mmio@a000000';
+export const VIRTIO_NODE = VIRTIO_CONSOLE_NODE;
 
 /** The VM description: one virtio-console device in `placement`. */
 export function echoDescription(placement: Placement, bytes: number): VmDescription {
-  const t = new DeviceTree();
-  const r = t.root;
-  r.setStringList('compatible', ['gunyah-ts,vm']);
-  r.setString('model', 'echo');
-  r.setString('image', 'builtin:virtio-echo');
-  r.setU64('memory-size', [0x200_0000n]);
-  r.setString('bootargs', `virtio-echo.bytes=${bytes}`);
-  r.setU32('#address-cells', 2);
-  r.setU32('#size-cells', 2);
-  const d = r.addChild(VIRTIO_NODE);
-  d.setStringList('compatible', ['virtio,mmio']);
-  d.setU32('virtio-device-type', 3);
-  d.setU64('reg', [0x0a00_0000n, 0x200n]);
-  d.setEmpty('dma-coherent');
-  d.setString('placement', placement);
-  return parseVmDescription(t, r);
+  return placedVmDescription('echo', 'builtin:virtio-echo', `virtio-echo.bytes=${bytes}`, placement);
 }
 
 /** The guest DTB the VMM builds, without the VMM's instructions to the RM (gunyah-vm-config). */
