@@ -162,6 +162,9 @@ export function buildGuestDtb(d: VmDescription, o: GuestDtbOptions): GuestDtb {
     db.setString('generate', `/hypervisor/gunyah-ts,doorbell-${irq.label}`);
     db.setU32('label', irq.label);
     db.setEmpty('peer-default');
+    // The VMM's side gets the receive right too, which doorbell_mask needs: a level irqfd sets the
+    // enable and ack masks (crosvm's and QEMU's Gunyah doorbell nodes say the same).
+    db.setEmpty('source-can-clear');
     db.setU32('interrupts', [GIC_SPI, irq.spi, IRQ_TYPE_LEVEL_HIGH]);
   }
   return { tree: t, irqs, spis };

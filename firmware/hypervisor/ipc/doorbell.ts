@@ -12,8 +12,14 @@ class DoorbellSource extends VirqSource {
   constructor(private readonly db: Doorbell) {
     super('doorbell');
   }
-  checkPending(): boolean {
-    return this.db.asserted();
+  /**
+   * doorbell_handle_virq_check_pending (hyp/ipc/doorbell/src/doorbell.c): an assertion the guest has
+   * not acknowledged yet stays pending whatever the flags say now (send auto-acknowledges the
+   * ack_mask bits right after a level assert, so the flags alone would lose it); otherwise the level
+   * holds while flags & enable_mask is non-zero.
+   */
+  checkPending(reasserted: boolean): boolean {
+    return reasserted || this.db.asserted();
   }
 }
 

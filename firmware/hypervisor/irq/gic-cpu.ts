@@ -94,15 +94,18 @@ export class GicCpu {
         this.line = false;
         return GIC_SPURIOUS;
       }
-      if (!s.cfgEdge && !s.swPend && s.level && s.source && !s.source.checkPending()) {
+      if (!s.cfgEdge && !s.swPend && s.level && s.source && !s.source.checkPending(s.edge)) {
         // The level source deasserted before the interrupt was taken.
         s.level = false;
         this.pending.delete(s);
         continue;
       }
       s.active = true;
-      if (s.cfgEdge) s.edge = false;
-      else s.swPend = false;
+      // Acknowledge consumes the edge latch in both configurations: for a level VIRQ it ends the
+      // "reasserted since the last acknowledge" window (Gunyah clears the dstate edge bit when the
+      // VIRQ is listed pending in an LR), so EOI asks the source about its level alone.
+      s.edge = false;
+      if (!s.cfgEdge) s.swPend = false;
       if (!s.pending) this.pending.delete(s);
       this.activeStack.push(s);
       this.line = this.candidate() !== undefined;
@@ -124,7 +127,10 @@ export class GicCpu {
     s.active = false;
     const k = this.activeStack.indexOf(s);
     if (k >= 0) this.activeStack.splice(k, 1);
-    if (!s.cfgEdge && s.level && s.source) s.level = s.source.checkPending();
+    // vgic_do_deactivate: a latched level is re-checked with the source, `reasserted` = the edge
+    // bit (a level doorbell sent again while the guest handled it re-pends even though its flags
+    // were auto-acknowledged; one that was not, and whose flags & enable is now 0, does not).
+    if (!s.cfgEdge && s.level && s.source) s.level = s.source.checkPending(s.edge);
     const vic = this.vcpu.vic;
     if (s.intid >= GIC_SPI_BASE && vic) vic.changed(s);
     else this.track(s);

@@ -65,6 +65,9 @@ function writeBit(vic: Vic, owner: Vcpu | undefined, bank: number, s: IrqState, 
       if (!set) return;
       s.edge = false;
       s.swPend = false;
+      // A latched source level survives only while the source still asserts it (vgic_undeliver
+      // consults virq_check_pending for a level_src it does not clear itself).
+      if (s.level && s.source) s.level = s.source.checkPending(false);
       break;
     case BANKS.ISACTIVER:
       if (!set) return;

@@ -20,7 +20,11 @@ export const GicdCtlr = { ENABLE_GRP0: 1 << 0, ENABLE_GRP1: 1 << 1, ARE: 1 << 4,
 
 export class IrqState {
   enabled = false;
-  /** Latched edge (or software-pended edge IRQ). */
+  /**
+   * Latched edge (or software-pended edge IRQ). Every source assertion sets it, whatever the
+   * configuration: for a level-configured VIRQ it means "asserted since the guest last acknowledged
+   * it" (Gunyah's dstate edge bit), cleared at acknowledge and passed to checkPending as `reasserted`.
+   */
   edge = false;
   /** A level source currently asserts the line (rechecked with the source on ack and EOI). */
   level = false;
@@ -45,6 +49,6 @@ export class IrqState {
   /** Pending: the edge latch, or for level interrupts the software latch or a still-asserted source. */
   get pending(): boolean {
     if (this.cfgEdge) return this.edge;
-    return this.swPend || (this.level && (this.source === null || this.source.checkPending()));
+    return this.swPend || (this.level && (this.source === null || this.source.checkPending(this.edge)));
   }
 }

@@ -27,9 +27,12 @@ export abstract class VirqSource {
 
   /**
    * Whether a level-triggered interrupt from this source is still asserted (virq_check_pending):
-   * asked when the guest acknowledges or ends it. Edge-only sources say false.
+   * asked when the guest acknowledges or ends it. Edge-only sources say false. `reasserted` is true
+   * when the source has been asserted since the guest last acknowledged the VIRQ (Gunyah passes
+   * the delivery state's edge bit, which virq_assert sets and listing the VIRQ clears:
+   * hyp/interfaces/virq/virq.ev, hyp/vm/vgic/src/deliver.c vgic_do_deactivate).
    */
-  abstract checkPending(): boolean;
+  abstract checkPending(reasserted: boolean): boolean;
 }
 
 /** A source whose level is a plain boolean the owner sets. */

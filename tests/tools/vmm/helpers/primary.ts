@@ -8,6 +8,7 @@ import { bootPlatform, type Platform } from '../../../../firmware/platform';
 import type { RmExtensions } from '../../../../firmware/rm';
 import { defaultBoard, type DefaultBoardOptions } from '../../../../tools/vmm/default-board';
 import { bootPrimaryKernel, PRIMARY_IMAGE_SIZE, vmManager } from '../../../../tools/vmm/primary-kernel';
+import { builtinImage, builtinImageNames } from '../../../../tools/image/builtin-images';
 
 export interface PrimaryEnv {
   k: Kernel;
@@ -17,6 +18,10 @@ export interface PrimaryEnv {
 }
 
 export async function withPrimary<T>(program: (env: PrimaryEnv) => Promise<T>, opts: DefaultBoardOptions & { limitNs?: number; rmExtensions?: RmExtensions } = {}): Promise<{ result: T; platform: Platform; env: PrimaryEnv }> {
+  // Every bundled guest is built (or read from the image cache) on the host first: virtual time does not
+  // wait for host work, so a build started inside the simulation on a cold cache would let the machine
+  // idle out before the image arrived.
+  await Promise.all(builtinImageNames().map((g) => builtinImage(g)));
   let done = false;
   let result!: T;
   let env!: PrimaryEnv;
