@@ -37,9 +37,7 @@ function pct(sorted: Float64Array, p: number): number {
 async function roundTrips(env: PrimaryEnv, placement: Placement, reads: number): Promise<{ virt: Float64Array; wall: Float64Array; failed: number }> {
   const p = placements(env, placement);
   const vmm = await run(env, `rt-${placement}`, 'mmio-bench', `mmio-bench.reads=${reads}`, placement, p);
-  if (process.env['BENCH_DEBUG']) vmm.console$.subscribe((b) => process.stdout.write(new TextDecoder().decode(b)));
   const exit = await vmm.exited;
-  if (process.env['BENCH_DEBUG']) console.log('rt exit', JSON.stringify(exit, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
   if (exit.kind !== 'status') throw new Error(`mmio-bench (${placement}) ended with ${exit.kind}`);
   const ram = vmm.guestRam;
   const at = ram.addr + ram.size - MMIO_BENCH_RESULTS_BELOW;
