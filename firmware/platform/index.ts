@@ -2,3 +2,4 @@
 export { bootPlatform, type BootOptions, type Platform } from './boot';
 export { parseBoard, BoardError, DEFAULT_RM_MEMORY, type Board, type BoardCpu } from './board';
 export { buildPrimaryDtb, type PrimaryDtbOptions } from './primary-dtb';
+export { addArchTimerNode, addGicV3Node, addPsciNode, type GicV3Layout } from './mach-virt';

@@ -5,6 +5,7 @@
 // virt,gic-version=3 -cpu <cpu> -smp N -m M` so the two compare node for node; the RM adds
 // /hypervisor at boot.
 import { DeviceTree, type DtNode } from '../../dt';
+import { addArchTimerNode, addGicV3Node, addPsciNode } from './mach-virt';
 
 export interface PrimaryDtbOptions {
   cpus: readonly { compatible: string }[];
@@ -18,12 +19,6 @@ export interface PrimaryDtbOptions {
 
 /** QEMU allocates phandles from 0x8000 (qemu_fdt_alloc_phandle); 0x8000 goes to its apb-pclk clock. */
 const FIRST_PHANDLE = 0x8000;
-/** PSCI 0.2+ function IDs QEMU lists in its node (SMC64 variants where they exist). */
-const PSCI_FN = { CPU_SUSPEND: 0xc4000001, CPU_OFF: 0x84000002, CPU_ON: 0xc4000003, MIGRATE: 0xc4000005 } as const;
-/** GIC PPI numbers of the architected timer (secure, non-secure, virtual, hypervisor) and level-high flags. */
-const TIMER_PPIS = [13, 14, 11, 10] as const;
-const GIC_FDT_IRQ_TYPE_PPI = 1;
-const IRQ_TYPE_LEVEL_HIGH = 4;
 
 function reg(node: DtNode, pairs: readonly bigint[]): void {
   node.setU64('reg', pairs);
@@ -46,28 +41,13 @@ export function buildPrimaryDtb(o: PrimaryDtbOptions): DeviceTree {
   root.setU32('#address-cells', 2);
   root.setString('compatible', 'linux,dummy-virt');
 
-  const psci = root.addChild('psci');
-  psci.setU32('migrate', PSCI_FN.MIGRATE);
-  psci.setU32('cpu_on', PSCI_FN.CPU_ON);
-  psci.setU32('cpu_off', PSCI_FN.CPU_OFF);
-  psci.setU32('cpu_suspend', PSCI_FN.CPU_SUSPEND);
-  psci.setString('method', 'hvc');
-  psci.setStringList('compatible', ['arm,psci-1.0', 'arm,psci-0.2', 'arm,psci']);
+  addPsciNode(root);
 
   const mem = root.addChild(`memory@${o.memory.base.toString(16)}`);
   reg(mem, [o.memory.base, o.memory.size]);
   mem.setString('device_type', 'memory');
 
-  const gic = root.addChild(`intc@${o.gic.gicdBase.toString(16)}`);
-  gic.setU32('phandle', gicPhandle);
-  reg(gic, [o.gic.gicdBase, 0x1_0000n, o.gic.gicrBase, o.gic.gicrStride * BigInt(o.cpus.length)]);
-  gic.setU32('#redistributor-regions', 1);
-  gic.setString('compatible', 'arm,gic-v3');
-  gic.setEmpty('ranges');
-  gic.setU32('#size-cells', 2);
-  gic.setU32('#address-cells', 2);
-  gic.setEmpty('interrupt-controller');
-  gic.setU32('#interrupt-cells', 3);
+  addGicV3Node(root, { ...o.gic, cpus: o.cpus.length, phandle: gicPhandle });
 
   const cpus = root.addChild('cpus');
   cpus.setU32('#size-cells', 0);
@@ -83,10 +63,7 @@ export function buildPrimaryDtb(o: PrimaryDtbOptions): DeviceTree {
     n.setString('device_type', 'cpu');
   });
 
-  const timer = root.addChild('timer');
-  timer.setU32('interrupts', TIMER_PPIS.flatMap((p) => [GIC_FDT_IRQ_TYPE_PPI, p, IRQ_TYPE_LEVEL_HIGH]));
-  timer.setEmpty('always-on');
-  timer.setStringList('compatible', ['arm,armv8-timer', 'arm,armv7-timer']);
+  addArchTimerNode(root);
 
   const chosen = root.addChild('chosen');
   if (o.bootargs !== undefined) chosen.setString('bootargs', o.bootargs);

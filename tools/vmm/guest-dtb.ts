@@ -5,20 +5,15 @@
 // vCPUs, the RM-RPC link (with the console when it is the VM's console) and one doorbell per
 // VMM-emulated device interrupt, which the VMM raises with an irqfd.
 import { DeviceTree, type DtNode } from '../../dt';
+import { addArchTimerNode, addGicV3Node, addPsciNode } from '../../firmware/platform';
 import type { VmDescription } from './vm-description';
 
 /** Where the VM's vGIC answers (QEMU virt's layout, inside the RM's default VMMIO window). */
 export const GUEST_GICD_BASE = 0x0800_0000n;
-export const GUEST_GICD_SIZE = 0x1_0000n;
 export const GUEST_GICR_BASE = 0x080a_0000n;
 export const GUEST_GICR_STRIDE = 0x2_0000n;
-/** Architected timer PPIs (secure, non-secure, virtual, hypervisor), level high, as mach-virt. */
-const TIMER_PPIS = [13, 14, 11, 10] as const;
 const GIC_SPI = 0;
-const GIC_PPI = 1;
 const IRQ_TYPE_LEVEL_HIGH = 4;
-/** PSCI 0.2 function IDs mach-virt lists. */
-const PSCI_FN = { CPU_SUSPEND: 0xc4000001, CPU_OFF: 0x84000002, CPU_ON: 0xc4000003, MIGRATE: 0xc4000005 } as const;
 /** First SPI (INTID 32 + n) handed to emulated devices (SPI 1 is mach-virt's UART). */
 export const FIRST_DEVICE_SPI = 1;
 /** The RM allocates its own VIRQs from SPI 960 up; device SPIs stay below. */
@@ -62,29 +57,14 @@ export function buildGuestDtb(d: VmDescription, o: GuestDtbOptions): GuestDtb {
   r.setU32('#address-cells', 2);
   r.setString('compatible', 'linux,dummy-virt');
 
-  const psci = r.addChild('psci');
-  psci.setU32('migrate', PSCI_FN.MIGRATE);
-  psci.setU32('cpu_on', PSCI_FN.CPU_ON);
-  psci.setU32('cpu_off', PSCI_FN.CPU_OFF);
-  psci.setU32('cpu_suspend', PSCI_FN.CPU_SUSPEND);
-  psci.setString('method', 'hvc');
-  psci.setStringList('compatible', ['arm,psci-1.0', 'arm,psci-0.2', 'arm,psci']);
+  addPsciNode(r);
 
   // The RM replaces /memory with the memory it gives the VM; it must be called exactly that.
   const mem = r.addChild('memory');
   mem.setU64('reg', [d.memoryBase, d.memorySize]);
   mem.setString('device_type', 'memory');
 
-  const gic = r.addChild(`intc@${GUEST_GICD_BASE.toString(16)}`);
-  gic.setU32('phandle', PHANDLE_GIC);
-  gic.setU64('reg', [GUEST_GICD_BASE, GUEST_GICD_SIZE, GUEST_GICR_BASE, GUEST_GICR_STRIDE * BigInt(d.vcpus)]);
-  gic.setU32('#redistributor-regions', 1);
-  gic.setString('compatible', 'arm,gic-v3');
-  gic.setEmpty('ranges');
-  gic.setU32('#size-cells', 2);
-  gic.setU32('#address-cells', 2);
-  gic.setEmpty('interrupt-controller');
-  gic.setU32('#interrupt-cells', 3);
+  addGicV3Node(r, { gicdBase: GUEST_GICD_BASE, gicrBase: GUEST_GICR_BASE, gicrStride: GUEST_GICR_STRIDE, cpus: d.vcpus, phandle: PHANDLE_GIC });
 
   const cpus = r.addChild('cpus');
   cpus.setU32('#size-cells', 0);
@@ -97,10 +77,7 @@ export function buildGuestDtb(d: VmDescription, o: GuestDtbOptions): GuestDtb {
     c.setString('device_type', 'cpu');
   }
 
-  const timer = r.addChild('timer');
-  timer.setU32('interrupts', TIMER_PPIS.flatMap((p) => [GIC_PPI, p, IRQ_TYPE_LEVEL_HIGH]));
-  timer.setEmpty('always-on');
-  timer.setStringList('compatible', ['arm,armv8-timer', 'arm,armv7-timer']);
+  addArchTimerNode(r);
 
   // PrimeCells are clocked by apb-pclk (mach-virt's 24 MHz fixed clock).
   const clk = r.addChild('apb-pclk');
