@@ -75,8 +75,12 @@ function adjustPhandles(fdto: FdtEditor, node: number, delta: number): void {
   for (const c of fdto.subnodes(node)) adjustPhandles(fdto, c, delta);
 }
 
-/** overlay_update_local_node_references: each offset listed in __local_fixups__ gets `delta` added. */
-function updateLocalReferences(fdto: FdtEditor, tree: number, fixups: number, delta: number): void {
+/**
+ * Walk `tree` alongside its `__local_fixups__` node `fixups` and rewrite every phandle cell listed there
+ * with `map`: libfdt's overlay_update_local_node_references (add a delta) and the phandle-overwrite
+ * fix-up of libfdt 1.7 (replace one phandle) both walk it the same way.
+ */
+function mapLocalReferences(fdto: FdtEditor, tree: number, fixups: number, map: (phandle: number) => number): void {
   for (const po of fdto.properties(fixups)) {
     const fx = fdto.property(po);
     if (fx.len % 4 !== 0) fail(FDT_ERR.BADOVERLAY, `__local_fixups__ property ${show(fx.name)} is not a list of cells`, fixups);
@@ -86,14 +90,15 @@ function updateLocalReferences(fdto: FdtEditor, tree: number, fixups: number, de
       const at = fdto.u32(fx.data + i);
       if (at + 4 > target.len) fail(FDT_ERR.BADOVERLAY, `local fixup offset ${at} is outside ${show(fx.name)}`, tree);
       const v = fdto.u32(target.data + at);
-      fdto.raw().set(u32be((v + delta) >>> 0), target.data + at);
+      const w = map(v);
+      if (w !== v) fdto.raw().set(u32be(w), target.data + at);
     }
   }
   for (const child of fdto.subnodes(fixups)) {
     const name = fdto.name(child);
     const t = fdto.subnodeOffset(tree, name);
     if (t < 0) fail(FDT_ERR.BADOVERLAY, `__local_fixups__ names node ${show(name)}, which the overlay lacks`, tree);
-    updateLocalReferences(fdto, t, child, delta);
+    mapLocalReferences(fdto, t, child, map);
   }
 }
 
@@ -184,26 +189,6 @@ function getTarget(fdt: FdtEditor, fdto: FdtEditor, fragment: number): Target {
   return t;
 }
 
-/** Overlay nodes under __local_fixups__ control: replace `from` by `to` wherever a local reference holds it. */
-function replaceLocalReferences(fdto: FdtEditor, tree: number, fixups: number, from: number, to: number): void {
-  for (const po of fdto.properties(fixups)) {
-    const fx = fdto.property(po);
-    if (fx.len % 4 !== 0) fail(FDT_ERR.BADOVERLAY, `__local_fixups__ property ${show(fx.name)} is not a list of cells`, fixups);
-    const target = fdto.getProp(tree, fx.name);
-    if (typeof target === 'number') fail(FDT_ERR.BADOVERLAY, `__local_fixups__ names property ${show(fx.name)}, which the node lacks`, tree);
-    for (let i = 0; i < fx.len; i += 4) {
-      const at = fdto.u32(fx.data + i);
-      if (at + 4 > target.len) fail(FDT_ERR.BADOVERLAY, `local fixup offset ${at} is outside ${show(fx.name)}`, tree);
-      if (fdto.u32(target.data + at) === from) fdto.raw().set(u32be(to), target.data + at);
-    }
-  }
-  for (const child of fdto.subnodes(fixups)) {
-    const t = fdto.subnodeOffset(tree, fdto.name(child));
-    if (t < 0) fail(FDT_ERR.BADOVERLAY, `__local_fixups__ names node ${show(fdto.name(child))}, which the overlay lacks`, tree);
-    replaceLocalReferences(fdto, t, child, from, to);
-  }
-}
-
 /** overlay_prevent_phandle_overwrite_node (libfdt 1.7): a merged node keeps the base's phandle. */
 function keepBasePhandles(fdt: FdtEditor, base: number, fdto: FdtEditor, node: number): void {
   const fdtPh = fdt.getPhandle(base);
@@ -214,7 +199,7 @@ function keepBasePhandles(fdt: FdtEditor, base: number, fdto: FdtEditor, node: n
       if (typeof p !== 'number' && p.len === 4) fdto.raw().set(u32be(fdtPh), p.data);
     }
     const lf = fdto.pathOffset('/__local_fixups__');
-    if (lf >= 0) replaceLocalReferences(fdto, 0, lf, ovPh, fdtPh);
+    if (lf >= 0) mapLocalReferences(fdto, 0, lf, (v) => (v === ovPh ? fdtPh : v));
   }
   for (const child of fdto.subnodes(node)) {
     const b = fdt.subnodeOffset(base, fdto.name(child));
@@ -338,7 +323,7 @@ export function applyOverlayFdt(base: Uint8Array, overlays: readonly Uint8Array[
       const delta = fdt.maxPhandle();
       adjustPhandles(fdto, 0, delta);
       const lf = fdto.pathOffset('/__local_fixups__');
-      if (lf >= 0) updateLocalReferences(fdto, 0, lf, delta);
+      if (lf >= 0) mapLocalReferences(fdto, 0, lf, (v) => (v + delta) >>> 0);
       const v17 = opts.libfdt === '1.7';
       fixupPhandles(fdt, fdto, v17);
       if (v17) preventPhandleOverwrite(fdt, fdto);
