@@ -1,6 +1,7 @@
 // Helpers of the kernel benchmark: the primary VM's kernel on the real platform (hypervisor + RM), and a
 // secondary VM started through the RM by that kernel (VM_ALLOC_VMID, MEM_LEND of pages from its page
 // allocator, VM_CONFIG_IMAGE, VM_INIT, VM_START) whose own guest program is this kernel again.
+import { defaultBoard } from '../tools/vmm/default-board';
 import { DeviceTree, toFdt } from '../dt';
 import type { GuestCpu } from '../firmware/hypervisor';
 import { bootPlatform, type Platform } from '../firmware/platform';
@@ -8,26 +9,6 @@ import { bootKernel, secondaryEntry, type BootOptions, type Kernel } from '../co
 import { GunyahRm, GH_RM_ACL, rscMgrModule, type GhRm, type GunyahRmRegistry } from '../drivers/virt';
 import { gunyahConsoleModule } from '../drivers/tty';
 
-export function board(cpus = 2): DeviceTree {
-  const t = new DeviceTree();
-  const r = t.root;
-  r.setString('compatible', 'gunyah-ts,board');
-  r.setU32('#address-cells', 2);
-  r.setU32('#size-cells', 2);
-  const c = r.addChild('cpus');
-  c.setU32('#address-cells', 1);
-  c.setU32('#size-cells', 0);
-  for (let i = 0; i < cpus; i++) {
-    const n = c.addChild(`cpu@${i}`);
-    n.setString('device_type', 'cpu');
-    n.setString('compatible', 'arm,cortex-a57');
-    n.setU32('reg', i);
-  }
-  const m = r.addChild('memory@40000000');
-  m.setString('device_type', 'memory');
-  m.setU64('reg', [0x4000_0000n, 0x8000_0000n]);
-  return t;
-}
 
 export interface PrimaryRun<T> {
   platform: Platform;
@@ -39,7 +20,7 @@ export interface PrimaryRun<T> {
 export async function runPrimary<T>(work: (k: Kernel, rm: GhRm | undefined, cpu: GuestCpu, p: Platform) => Promise<T>, boot: BootOptions = {}): Promise<PrimaryRun<T>> {
   let out: { kernel: Kernel; result: T } | undefined;
   let failure: unknown;
-  const platform: Platform = bootPlatform(board(), {
+  const platform: Platform = bootPlatform(defaultBoard({ cpus: 2 }), {
     hypervisor: { capIds: 'random' },
     primaryEntry: async (cpu) => {
       try {

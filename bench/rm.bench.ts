@@ -3,6 +3,7 @@
 // max-fragment one (63 packets: a 14616-byte VM_CONSOLE_WRITE), the time to create, configure,
 // init and start one VM, and the same for 100 VMs in a row (each torn down after it started) to
 // show the per-VM cost stays flat. Wall time is host time; virtual time is the machine's clock.
+import { defaultBoard } from '../tools/vmm/default-board';
 import { DeviceTree, parseFdt, toFdt } from '../dt/index';
 import { GIC_SPURIOUS, GhError, Hvc, gicEnable, gicInit, hypercall, type GuestCpu } from '../firmware/hypervisor/index';
 import { bootPlatform } from '../firmware/platform/index';
@@ -92,23 +93,6 @@ class BenchClient {
   }
 }
 
-function board(): DeviceTree {
-  const t = new DeviceTree();
-  t.root.setU32('#address-cells', 2);
-  t.root.setU32('#size-cells', 2);
-  const cpus = t.root.addChild('cpus');
-  cpus.setU32('#address-cells', 1);
-  cpus.setU32('#size-cells', 0);
-  for (let i = 0; i < 2; i++) {
-    const c = cpus.addChild(`cpu@${i}`);
-    c.setString('device_type', 'cpu');
-    c.setU32('reg', i);
-  }
-  const m = t.root.addChild('memory@40000000');
-  m.setString('device_type', 'memory');
-  m.setU64('reg', [0x4000_0000n, 0x8000_0000n]);
-  return t;
-}
 
 /** A one-vCPU VM with an RM link and its console, pinned to CPU 1. */
 function vmDtb(name: string): Uint8Array {
@@ -162,7 +146,7 @@ async function teardown(c: BenchClient, vmid: number, handle: number): Promise<v
 export default async function rmBench(): Promise<Row[]> {
   const rows: Row[] = [];
   let finished = false;
-  const p = bootPlatform(board(), {
+  const p = bootPlatform(defaultBoard({ cpus: 2 }), {
     primaryEntry: async (cpu) => {
       const c = await BenchClient.open(cpu);
       const vnow = () => Number((cpu.counter() * 1_000_000_000n) / BigInt(cpu.counterFrequency));
