@@ -2,11 +2,10 @@
 // still says hello; the bad one exits with the right status (or is stopped by its owner), and once
 // both are torn down everything they held is back (the hypervisor's invariant checker, no VM left in
 // the VM manager or the RM, no pinned memory).
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { desc, runVm } from './helpers/run-vm';
 import { withPrimary } from './helpers/primary';
-import { builtinImage } from '../../../tools/image/builtin-images';
 
 interface Case {
   guest: string;
@@ -56,11 +55,6 @@ const cases: Case[] = [
   },
 ];
 
-// Build the images first: a build is host work that virtual time does not wait for (on a cold image
-// cache the simulation would run out of work before the image arrived).
-before(async () => {
-  await Promise.all([...cases.map((c) => c.guest), 'hello-lite'].map((g) => builtinImage(g)));
-});
 
 for (const c of cases) {
   test(`a ${c.guest} guest does not take down its neighbours, and its resources come back`, async () => {

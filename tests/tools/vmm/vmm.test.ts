@@ -3,7 +3,7 @@
 // PSCI CPU_ON, powers off with SYSTEM_OFF and everything it held comes back; two VMs at once; a
 // bare-metal guest on the VMM's PL011 (MMIO exits, receive interrupts through an irqfd) described in
 // DTS; a corrupted image fails to boot.
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { filter, firstValueFrom, toArray } from 'rxjs';
 import { parseImage } from '../../../firmware/hypervisor';
@@ -24,10 +24,6 @@ function assertAllBack(r: { live: number; pinned: number }, platform: Awaited<Re
 const leftovers = ({ k, mgr }: PrimaryEnv) => ({ live: mgr.liveVms, pinned: k.mm.pages.pinnedFreedPages });
 
 
-// Images are built on the host before any simulation runs: virtual time does not wait for a build.
-before(async () => {
-  await Promise.all(['hello', 'hello-lite', 'uart'].map((g) => builtinImage(g)));
-});
 
 test('the guest kernel in a VM: 4 vCPUs with PSCI, "hello from vm N" through its tty, SYSTEM_OFF, reclaimed', async () => {
   const { result, platform } = await withPrimary(async (env) => {
