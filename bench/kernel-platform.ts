@@ -1,7 +1,7 @@
 // Helpers of the kernel benchmark: the primary VM's kernel on the real platform (hypervisor + RM), and a
 // secondary VM started through the RM by that kernel (VM_ALLOC_VMID, MEM_LEND of pages from its page
 // allocator, VM_CONFIG_IMAGE, VM_INIT, VM_START) whose own guest program is this kernel again.
-import { defaultBoard } from '../tools/vmm/default-board';
+import { defaultBoard } from '../tools/vmm';
 import { DeviceTree, toFdt } from '../dt';
 import type { GuestCpu } from '../firmware/hypervisor';
 import { bootPlatform, type Platform } from '../firmware/platform';

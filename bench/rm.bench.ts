@@ -3,7 +3,7 @@
 // max-fragment one (63 packets: a 14616-byte VM_CONSOLE_WRITE), the time to create, configure,
 // init and start one VM, and the same for 100 VMs in a row (each torn down after it started) to
 // show the per-VM cost stays flat. Wall time is host time; virtual time is the machine's clock.
-import { defaultBoard } from '../tools/vmm/default-board';
+import { defaultBoard } from '../tools/vmm';
 import { DeviceTree, parseFdt, toFdt } from '../dt/index';
 import { GIC_SPURIOUS, GhError, Hvc, gicEnable, gicInit, hypercall, type GuestCpu } from '../firmware/hypervisor/index';
 import { bootPlatform } from '../firmware/platform/index';
