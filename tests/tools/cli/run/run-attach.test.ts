@@ -40,8 +40,12 @@ test('gunyah run --attach echo: through a pty', { skip: hasScript ? false : 'nee
     const build = spawnSync(process.execPath, cliArgv(['image', 'build', join(ROOT, 'tests/fixtures/guests/echo.ts'), '-o', join(dir, 'echo.img')]), { cwd: ROOT, encoding: 'utf8' });
     assert.equal(build.status, 0, build.stderr);
     writeFileSync(join(dir, 'board.dts'), BOARD);
-    const cmd = `${[process.execPath, ...cliArgv(['run', '--attach', 'echo', join(dir, 'board.dts')])].map(sh).join(' ')}; echo "status=$?"; stty -a`;
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // `script -c` runs the command with $SHELL. Ctrl-C goes to the whole foreground group, shell
+    // included; a non-interactive dash (Debian's /bin/sh) then kills itself once the child exits,
+    // and bash only carries on because the child exits normally. A trap makes every POSIX shell
+    // carry on, so the exit status and the terminal state can be read back.
+    const cmd = `trap : INT; ${[process.execPath, ...cliArgv(['run', '--attach', 'echo', join(dir, 'board.dts')])].map(sh).join(' ')}; echo "status=$?"; stty -a`;
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, env: { ...process.env, SHELL: '/bin/sh', NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     const steps: [RegExp, string][] = [
       [/echo ready\r?\n/, 'hello vm\r'],
