@@ -198,9 +198,17 @@ export class IrqCoreImpl {
   }
 
   async disableIrq(virq: number): Promise<void> {
-    const desc = this.mustDesc(virq);
-    if (desc.depth++ === 0) await desc.domain.chip.mask(desc, this.cpus.boot.cpu);
+    await this.disableIrqNosync(virq);
     await this.synchronizeIrq(virq);
+  }
+
+  /**
+   * disable_irq_nosync: mask without waiting for a running thread, so a handler can disable its own
+   * line (a oneshot thread then leaves it masked when it finishes).
+   */
+  async disableIrqNosync(virq: number): Promise<void> {
+    const desc = this.mustDesc(virq);
+    if (desc.depth++ === 0 && !desc.oneshotMasked) await desc.domain.chip.mask(desc, this.cpus.boot.cpu);
   }
 
   /** enable_percpu_irq: unmask a banked interrupt on `cpu` (each CPU does its own). */

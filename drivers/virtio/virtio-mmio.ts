@@ -51,6 +51,8 @@ class MmioVirtioDevice implements VirtioDevice {
   driverData: unknown;
   driver: VirtioDriver | undefined;
   vqs: Vring<unknown>[] = [];
+  /** Masks the device's interrupt line (set once the interrupt is requested). */
+  quiesceIrq: (() => Promise<void>) | undefined;
 
   constructor(
     readonly name: string,
@@ -165,6 +167,10 @@ class MmioVirtioDevice implements VirtioDevice {
     this.broken = true;
     for (const vq of this.vqs) vq.broken = true;
     this.printk.err(`virtio-mmio ${this.name}: ${why}; giving up on it`);
+    // A device that stopped answering cannot take its interrupt status back (the acknowledge is
+    // lost too), so a level line it left high would fire for ever: mask it, as a driver does on a
+    // surprise removal, so the rest of the kernel keeps running.
+    void this.quiesceIrq?.().catch(() => undefined);
     this.driver?.configChanged?.(this);
   }
 
@@ -234,6 +240,7 @@ export class VirtioMmioDriver implements Driver {
       await vdev.addStatus(S.FEATURES_OK);
       if (!((await vdev.status()) & S.FEATURES_OK)) throw new Errno('ENODEV', `${dev.name}: device refused features 0x${vdev.features.toString(16)}`);
       await dev.devmRequestIrq(virq, undefined, () => vdev.interrupt(), { name: vdev.name, flags: IRQF.ONESHOT, devId: vdev });
+      vdev.quiesceIrq = () => this.irq.disableIrqNosync(virq);
       await drv.probe(vdev);
       probed = true;
       await vdev.addStatus(S.DRIVER_OK);

@@ -205,6 +205,34 @@ test('threaded handlers run after the vector and may wait; oneshot keeps a level
   await k.shutdown();
 });
 
+test('disable_irq_nosync from a oneshot thread: a line stuck high stays masked until enable_irq', async () => {
+  const { m, k } = await bootWithIrqDevice();
+  const lvl = addDevice(k.tree, 'stuck', ['test,x']);
+  lvl.setU32('interrupts', [0, 8, 4]);
+  const virq = k.irq.ofIrqGet(lvl, 0) as number;
+  let runs = 0;
+  await k.irq.requestThreadedIrq(
+    virq,
+    undefined,
+    async () => {
+      // The device is gone and cannot lower its line: give up on it from its own handler.
+      runs++;
+      await k.irq.disableIrqNosync(virq);
+      return IRQ_HANDLED;
+    },
+    { name: 'stuck', flags: IRQF.ONESHOT },
+  );
+  m.gic.raise(40, undefined, true);
+  await m.settle();
+  await m.settle();
+  assert.equal(runs, 1, 'the handler ran once, not in a storm');
+  assert.equal(m.gic.spiEnabled.has(40), false);
+  await k.irq.enableIrq(virq);
+  await m.settle();
+  assert.equal(runs, 2, 'enabled again, the still-high line is taken again');
+  await k.shutdown();
+});
+
 test('a spurious INTID (not mapped) is logged, counted and ended', async () => {
   const { m, k } = await bootWithIrqDevice();
   m.gic.spiEnabled.add(80);

@@ -44,19 +44,24 @@ function hashInputs(inputs: readonly string[]): string | undefined {
 
 interface Manifest {
   recipe: string;
+  entry: string;
   inputs: string[];
   hash: string;
 }
 
 const memo = new Map<string, Promise<Uint8Array>>();
 
-async function loadOrBuild(name: string, entry: string): Promise<Uint8Array> {
+/** The image of guest program `entry`, from the on-disk cache when no input changed, else built. */
+export async function loadOrBuild(name: string, entry: string): Promise<Uint8Array> {
   const dir = cacheDir();
-  const manifestPath = join(dir, `${name}.json`);
-  const imagePath = join(dir, `${name}.img`);
+  // The cache may be shared by several checkouts (worktrees, CI clones): an entry belongs to one
+  // entry file, or a build from another checkout whose sources did not change would be reused here.
+  const key = `${name}-${createHash('sha256').update(entry).digest('hex').slice(0, 12)}`;
+  const manifestPath = join(dir, `${key}.json`);
+  const imagePath = join(dir, `${key}.img`);
   try {
     const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-    if (m.recipe === RECIPE && existsSync(imagePath) && hashInputs(m.inputs) === m.hash) return new Uint8Array(readFileSync(imagePath));
+    if (m.recipe === RECIPE && m.entry === entry && m.inputs.includes(entry) && existsSync(imagePath) && hashInputs(m.inputs) === m.hash) return new Uint8Array(readFileSync(imagePath));
   } catch {
     // no usable cache entry
   }
@@ -69,7 +74,7 @@ async function loadOrBuild(name: string, entry: string): Promise<Uint8Array> {
       const tmp = `${imagePath}.${process.pid}.tmp`;
       writeFileSync(tmp, built.image);
       renameSync(tmp, imagePath);
-      writeFileSync(manifestPath, JSON.stringify({ recipe: RECIPE, inputs: built.inputs, hash } satisfies Manifest));
+      writeFileSync(manifestPath, JSON.stringify({ recipe: RECIPE, entry, inputs: built.inputs, hash } satisfies Manifest));
     } catch {
       // a read-only cache only costs rebuilds
     }
