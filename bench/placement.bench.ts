@@ -22,7 +22,7 @@ const image = (name: string): Uint8Array => images.get(`builtin:${name}`)!;
 
 function placements(env: PrimaryEnv, placement: Placement): DevicePlacements {
   const stubs = new StubVms({ kernel: env.k, hv: env.platform.hv, image: image('device-stub') });
-  return new DevicePlacements({ clock: env.k.clock, hv: env.platform.hv, placement, stubs });
+  return new DevicePlacements({ clock: env.k.clock, hv: env.platform.hv, placement, stubs, appImages: images });
 }
 
 async function run(env: PrimaryEnv, name: string, imageName: string, bootargs: string, placement: Placement | undefined, p?: DevicePlacements): Promise<Vmm> {
@@ -101,7 +101,7 @@ const fmt = (n: number, d = 0) => Number(n.toFixed(d));
 
 export default async function placementBench(): Promise<Row[]> {
   const rows: Row[] = [];
-  images = await buildImages(['mmio-bench', 'virtio-echo', 'hvc-loop', 'device-stub']);
+  images = await buildImages(['mmio-bench', 'virtio-echo', 'hvc-loop', 'device-stub', 'virtio-console-app']);
   for (const placement of PLACEMENTS) {
     const row = await onPrimary(async (env) => {
       const rt = await roundTrips(env, placement, READS);

@@ -1,7 +1,7 @@
-// A bare-metal guest on a PL011: writes "hello from vm N" through the UART's data register (MMIO
-// exits to the VMM's emulated UART), then, with `uart.echo` in its bootargs, takes receive
-// interrupts (raised by the VMM through an irqfd) and echoes each line back upper-cased until it
-// reads "bye". Powers the VM off with PSCI SYSTEM_OFF.
+// A bare-metal guest on a PL011: writes "hello from vm N" through the UART's data register, then,
+// with `uart.echo` in its bootargs, takes receive interrupts and echoes each line back upper-cased
+// until it reads "bye". The same program runs whatever the UART's placement (VMM after MMIO exits,
+// native app, stub VM). Powers the VM off with PSCI SYSTEM_OFF.
 import type { GuestCpu, GuestImage } from '../../firmware/hypervisor';
 import { bootInfo, enableInterrupts, systemOff } from './lib/baremetal';
 
@@ -33,27 +33,37 @@ export async function main(cpu: GuestCpu, _image: GuestImage): Promise<void> {
   await puts(`hello from vm ${info.vmid}\n`);
   const args = info.tree.findNode('/chosen')?.string('bootargs') ?? '';
   if (args.split(/\s+/).includes('uart.echo')) {
-    let rx = false;
-    await enableInterrupts(cpu, info.gic, [{ intid: info.intid(node), edge: (node.u32s('interrupts')?.[2] ?? 4) === 1 }], () => (rx = true));
+    // The UART's interrupt is a level: the vector only notes it and leaves it active; the loop
+    // drains the receive FIFO, clears the UART's interrupt and only then ends it, so a line that
+    // is still up re-pends once (new data) instead of storming.
+    let active: number | undefined;
+    await enableInterrupts(cpu, info.gic, [{ intid: info.intid(node), edge: (node.u32s('interrupts')?.[2] ?? 4) === 1 }], (intid) => {
+      active = intid;
+      return false;
+    });
     await cpu.mmioWrite(base + IMSC, 4, INT_RX | INT_RT);
     let line = '';
     for (;;) {
-      while (!rx) await cpu.wfi();
-      rx = false;
-      while (!((await cpu.mmioRead(base + FR, 4)) & FR_RXFE)) {
-        const c = String.fromCharCode(Number((await cpu.mmioRead(base + DR, 4)) & 0xffn));
-        if (c !== '\n') {
-          line += c;
-          continue;
+      while (active === undefined) await cpu.wfi();
+      do {
+        while (!((await cpu.mmioRead(base + FR, 4)) & FR_RXFE)) {
+          const c = String.fromCharCode(Number((await cpu.mmioRead(base + DR, 4)) & 0xffn));
+          if (c !== '\n') {
+            line += c;
+            continue;
+          }
+          if (line === 'bye') {
+            await puts('bye\n');
+            return systemOff(cpu);
+          }
+          await puts(`${line.toUpperCase()}\n`);
+          line = '';
         }
-        if (line === 'bye') {
-          await puts('bye\n');
-          return systemOff(cpu);
-        }
-        await puts(`${line.toUpperCase()}\n`);
-        line = '';
-      }
-      await cpu.mmioWrite(base + ICR, 4, INT_RX | INT_RT);
+        await cpu.mmioWrite(base + ICR, 4, INT_RX | INT_RT);
+      } while (!((await cpu.mmioRead(base + FR, 4)) & FR_RXFE));
+      const intid = active;
+      active = undefined;
+      cpu.gicEndOfInterrupt(intid);
     }
   }
   await systemOff(cpu);

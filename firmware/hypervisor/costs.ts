@@ -15,6 +15,11 @@ export const VCPU_RUN_SWITCH_NS = 600;
 export const WFI_NS = 200;
 /** Taking an IRQ exception to the guest's vector. */
 export const IRQ_ENTRY_NS = 150;
+/**
+ * Interrupts one IRQ entry may acknowledge before the vCPU is stopped as stuck in its vector (an
+ * emulator bound, far above what a handler that clears its sources needs).
+ */
+export const MAX_ACKS_PER_IRQ_ENTRY = 10_000;
 /** Switching a physical CPU from one vCPU to another. */
 export const CONTEXT_SWITCH_NS = 1_500;
 /** Copying message data in msgqueue send/receive, per byte. */

@@ -25,7 +25,7 @@ export { MSGQUEUE_MAX_QUEUE_DEPTH, MSGQUEUE_MAX_MAX_MSG_SIZE, THRESHOLD_UNCHANGE
 export * as costs from './costs';
 export { hypercall, smccc, gicInit, gicEnable, type HvcResult, type GicFrames } from './guest/hypercall';
 export * from './native-app/index';
-export { encodeImage, parseImage, parseImageHeader, ImageError, IMAGE_MAGIC, IMAGE_VERSION, IMAGE_CODE0, IMAGE_HEADER_SIZE, IMAGE_ENTRY_SIZE, IMAGE_MAX_ENTRIES, IMAGE_MAX_TEXT, entryOffset, type ImageErrorCode, type ImageHeader, type ImageEntry } from './image/image-format';
+export { encodeImage, parseImage, parseImageHeader, ImageError, IMAGE_MAGIC, IMAGE_VERSION, IMAGE_FLAG_NATIVE_APP, IMAGE_ENTRY0, IMAGE_CODE0, IMAGE_HEADER_SIZE, IMAGE_ENTRY_SIZE, IMAGE_MAX_ENTRIES, IMAGE_MAX_TEXT, entryOffset, type ImageErrorCode, type ImageKind, type ImageHeader, type ImageEntry } from './image/image-format';
 export { guestImageDecoder, imageDecoderStats, type GuestImage, type GuestProgramEntry } from './image/image-decoder';
 export { crc32 } from './image/crc32';
 export * from './stub-vm/index';

@@ -16,11 +16,11 @@ function readFile(path: string): Uint8Array {
 }
 
 export function registerImage(program: Command): void {
-  const image = program.command('image').description('guest images: build a program into an image, inspect one');
+  const image = program.command('image').description('guest and native-app images: build a program into an image, inspect one');
   image
     .command('build')
-    .description('bundle a guest program (a module exporting main and other entry functions) into an image')
-    .argument('<entry.ts>', 'the program, or builtin:<name> for a bundled example guest')
+    .description('bundle a program into an image: a guest (exports main and other entry functions) or a native app (exports app, no main)')
+    .argument('<entry.ts>', 'the program, or builtin:<name> for a bundled example guest or app')
     .requiredOption('-o, --output <file>', 'the image to write')
     .option('--minify', 'minify the program text')
     .action(async (entry: string, opts: { output: string; minify?: boolean }) => {
@@ -34,7 +34,7 @@ export function registerImage(program: Command): void {
           const built = await buildImage(entry, opts.minify ? { minify: true } : {});
           for (const w of built.warnings) process.stderr.write(`warning: ${w}\n`);
           bytes = built.image;
-          summary = `entries ${built.entries.join(', ')}`;
+          summary = `${built.kind}, entries ${built.entries.join(', ')}`;
         }
       } catch (e) {
         if (e instanceof ImageBuildError) throw new CliError(e.message.split('\n')[0]!);
@@ -58,6 +58,7 @@ export function registerImage(program: Command): void {
         throw e;
       }
       const info = {
+        kind: p.header.kind,
         imageSize: p.header.imageSize,
         textOffset: p.header.textOffset,
         textSize: p.header.textSize,
@@ -66,13 +67,13 @@ export function registerImage(program: Command): void {
       };
       if (opts.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
       else {
-        process.stdout.write(`image_size ${info.imageSize}, text ${info.textSize} bytes at 0x${info.textOffset.toString(16)}, crc32 ${info.textCrc32}\n`);
+        process.stdout.write(`${info.kind} image_size ${info.imageSize}, text ${info.textSize} bytes at 0x${info.textOffset.toString(16)}, crc32 ${info.textCrc32}\n`);
         for (const e of info.entries) process.stdout.write(`  ${e.offset.padStart(6)}  ${e.name}\n`);
       }
     });
   image
     .command('list')
-    .description('list the bundled example guests (usable as builtin:<name>)')
+    .description('list the bundled example guests and native apps (usable as builtin:<name>)')
     .action(() => {
       for (const n of builtinImageNames()) process.stdout.write(`${BUILTIN_PREFIX}${n}\n`);
     });

@@ -11,7 +11,7 @@ import { builtinModules } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { encodeImage, ImageError } from '../../firmware/hypervisor/index';
+import { encodeImage, IMAGE_ENTRY0, ImageError, type ImageKind } from '../../firmware/hypervisor/index';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BINDINGS_INDEX = resolve(PROJECT_ROOT, 'bindings', 'index.ts');
@@ -25,7 +25,9 @@ export interface BuildImageOptions {
 
 export interface BuiltImage {
   image: Uint8Array;
-  /** Entry names in table order ("main" first). */
+  /** A guest (exports main) or a native app (exports app and no main). */
+  kind: ImageKind;
+  /** Entry names in table order ("main", or "app" for a native app, first). */
   entries: string[];
   /** Bytes of program text. */
   textSize: number;
@@ -124,13 +126,19 @@ export async function buildImage(entry: string, opts: BuildImageOptions = {}): P
   const meta = Object.values(result.metafile.outputs)[0];
   if (!out || !meta) throw new ImageBuildError(`esbuild produced no output for ${entry}`);
   const exported = (meta.exports ?? []).filter((n) => n !== 'default');
-  if (!exported.includes('main')) throw new ImageBuildError(`${entry} does not export a "main" entry function`);
-  const entries = ['main', ...exported.filter((n) => n !== 'main').sort()];
+  // A program with `main` is a guest; one with `app` and no `main` is a native app (a device
+  // emulator the hypervisor loads into itself), flagged as such in the header.
+  if (!exported.includes('main') && !exported.includes('app')) {
+    throw new ImageBuildError(`${entry} exports neither a "main" entry function (a guest) nor an "app" entry point (a native app)`);
+  }
+  const kind: ImageKind = exported.includes('main') ? 'guest' : 'native-app';
+  const first = IMAGE_ENTRY0[kind];
+  const entries = [first, ...exported.filter((n) => n !== first).sort()];
   // The ESM bundle's exports become module.exports of a CommonJS text (what the decoder runs).
   const cjs = await esbuild.transform(out.text, { format: 'cjs', loader: 'js', target: 'es2022', minify: opts.minify ?? false, legalComments: 'none' });
   let image: Uint8Array;
   try {
-    image = encodeImage({ text: cjs.code, entries });
+    image = encodeImage({ text: cjs.code, entries, kind });
   } catch (e) {
     if (e instanceof ImageError) throw new ImageBuildError(e.message);
     throw e;
@@ -139,5 +147,5 @@ export async function buildImage(entry: string, opts: BuildImageOptions = {}): P
   const inputs = Object.keys(result.metafile.inputs)
     .filter((p) => !p.includes(':'))
     .map((p) => resolve(process.cwd(), p));
-  return { image, entries, textSize: text.length, inputs, warnings: formatMessages([...result.warnings, ...cjs.warnings]) };
+  return { image, kind, entries, textSize: text.length, inputs, warnings: formatMessages([...result.warnings, ...cjs.warnings]) };
 }

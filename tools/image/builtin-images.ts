@@ -1,5 +1,6 @@
-// The bundled example guests (examples/guests/<name>.ts) as images, built on demand so a VM
-// description can say `image = "builtin:<name>"` without committed binaries. Builds are cached in
+// The bundled example guests (examples/guests/<name>.ts) and native apps (examples/apps/<name>.ts)
+// as images, built on demand so a VM description can say `image = "builtin:<name>"` (or a device
+// `native-app = "builtin:<name>"`) without committed binaries. Builds are cached in
 // memory per process and on disk (GUNYAH_IMAGE_CACHE, default <tmpdir>/gunyah-ts-images) keyed by a
 // hash of every source file the bundle read, so an edit anywhere in the guest's imports rebuilds it.
 import { createHash } from 'node:crypto';
@@ -9,19 +10,30 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImage, ImageBuildError } from './build-image';
 
-const GUESTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'guests');
+const EXAMPLES = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples');
+/** Where bundled programs live; a name is unique across them. */
+const PROGRAM_DIRS = [join(EXAMPLES, 'guests'), join(EXAMPLES, 'apps')];
 /** Bump when the build recipe changes so old cache entries are not reused. */
 const RECIPE = 'gyts-1';
 
 export const BUILTIN_PREFIX = 'builtin:';
 
-/** Names of the bundled guests. */
-export function builtinImageNames(): string[] {
-  if (!existsSync(GUESTS_DIR)) return [];
-  return readdirSync(GUESTS_DIR)
+function programsIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.ts') && !f.startsWith('_'))
-    .map((f) => f.slice(0, -3))
-    .sort();
+    .map((f) => f.slice(0, -3));
+}
+
+/** Names of the bundled guests and native apps. */
+export function builtinImageNames(): string[] {
+  return PROGRAM_DIRS.flatMap(programsIn).sort();
+}
+
+/** The source file of bundled program `name`. */
+function builtinSource(name: string): string | undefined {
+  for (const dir of PROGRAM_DIRS) if (programsIn(dir).includes(name)) return join(dir, `${name}.ts`);
+  return undefined;
 }
 
 function cacheDir(): string {
@@ -82,14 +94,13 @@ export async function loadOrBuild(name: string, entry: string): Promise<Uint8Arr
   return built.image;
 }
 
-/** The image of bundled guest `name` (built, or from the cache). */
+/** The image of bundled guest or app `name` (built, or from the cache). */
 export function builtinImage(name: string): Promise<Uint8Array> {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || !builtinImageNames().includes(name)) {
-    return Promise.reject(new ImageBuildError(`no builtin guest ${JSON.stringify(name)} (have: ${builtinImageNames().join(', ')})`));
-  }
+  const source = /^[a-z0-9][a-z0-9-]*$/.test(name) ? builtinSource(name) : undefined;
+  if (!source) return Promise.reject(new ImageBuildError(`no builtin image ${JSON.stringify(name)} (have: ${builtinImageNames().join(', ')})`));
   let p = memo.get(name);
   if (!p) {
-    p = loadOrBuild(name, join(GUESTS_DIR, `${name}.ts`));
+    p = loadOrBuild(name, source);
     memo.set(name, p);
     p.catch(() => memo.delete(name));
   }

@@ -6,7 +6,7 @@
 // VMM-emulated device interrupt, which the VMM raises with an irqfd.
 import { DeviceTree, type DtNode } from '../../dt';
 import { addArchTimerNode, addGicV3Node, addPsciNode } from '../../firmware/platform';
-import type { VmDescription } from './vm-description';
+import { HOST_ONLY_DEVICE_PROPS, type VmDescription } from './vm-description';
 
 /** Where the VM's vGIC answers (QEMU virt's layout, inside the RM's default VMMIO window). */
 export const GUEST_GICD_BASE = 0x0800_0000n;
@@ -93,7 +93,7 @@ export function buildGuestDtb(d: VmDescription, o: GuestDtbOptions): GuestDtb {
   let stdout: string | undefined;
   for (const dev of d.devices) {
     const n = r.addChild(dev.name);
-    copyProps(dev.node, n, new Set(['placement', 'virtio-device-type', 'interrupts', 'interrupt-parent']));
+    copyProps(dev.node, n, new Set([...HOST_ONLY_DEVICE_PROPS, 'interrupts', 'interrupt-parent']));
     n.setU64('reg', [dev.base, dev.size]);
     if (nextSpi > LAST_DEVICE_SPI) throw new RangeError('too many device interrupts');
     const spi = nextSpi++;

@@ -15,7 +15,12 @@ export interface DeviceDescription {
   base: bigint;
   size: bigint;
   placement: Placement;
+  /** Placement "native": the app image to load ("builtin:<name>" or a path), when not the default. */
+  nativeApp: string | undefined;
 }
+
+/** Device properties that instruct the VMM and never reach the guest's DT. */
+export const HOST_ONLY_DEVICE_PROPS: ReadonlySet<string> = new Set(['placement', 'native-app', 'virtio-device-type']);
 
 export interface VmDescription {
   name: string;
@@ -92,7 +97,9 @@ export function parseVmDescription(tree: DeviceTree, node: DtNode, bindings?: Bi
     if (size === 0n || base + size > VMMIO_LIMIT) throw new VmDescriptionError(`${c.path}: reg 0x${base.toString(16)}+0x${size.toString(16)} must lie below 1 GiB`);
     const placement = (c.string('placement') ?? 'vmm') as Placement;
     if (!['native', 'vmm', 'stub'].includes(placement)) throw new VmDescriptionError(`${c.path}: placement ${JSON.stringify(placement)}`);
-    devices.push({ name: c.name, node: c, compatible, base, size, placement });
+    const nativeApp = c.string('native-app');
+    if (nativeApp !== undefined && placement !== 'native') throw new VmDescriptionError(`${c.path}: native-app is for placement "native" (this device's is "${placement}")`);
+    devices.push({ name: c.name, node: c, compatible, base, size, placement, nativeApp });
   }
   const sorted = [...devices].sort((a, b) => (a.base < b.base ? -1 : 1));
   for (let i = 1; i < sorted.length; i++) {

@@ -101,17 +101,25 @@ export async function cpuOn(cpu: GuestCpu, mpidr: bigint, entry: bigint, context
 }
 
 /** Bring up the vGIC on this vCPU and take interrupts through `handler` (acknowledge and EOI done here). */
-export async function enableInterrupts(cpu: GuestCpu, gic: GicFrames, intids: readonly { intid: number; edge: boolean }[], handler: (intid: number) => void): Promise<void> {
+/**
+ * Install an IRQ vector that acknowledges each interrupt and calls `handler`. The vector cannot
+ * touch a device that lives outside the hypervisor (an MMIO exit needs the VMM, and a vector runs
+ * to completion), so a handler of a level interrupt cannot clear its source there: it returns
+ * `false` to leave the interrupt active, and the program ends it with `cpu.gicEndOfInterrupt`
+ * once it has cleared the device (else EOI would re-pend the still-asserted level at once).
+ */
+export async function enableInterrupts(cpu: GuestCpu, gic: GicFrames, intids: readonly { intid: number; edge: boolean }[], handler: (intid: number) => boolean | void): Promise<void> {
   await gicInit(cpu, gic);
   for (const i of intids) await gicEnable(cpu, gic, i.intid, i.edge);
   cpu.setIrqVector(() => {
     for (;;) {
       const intid = cpu.gicAcknowledge();
       if (intid >= 1020) return;
+      let end = true;
       try {
-        handler(intid);
+        end = handler(intid) !== false;
       } finally {
-        cpu.gicEndOfInterrupt(intid);
+        if (end) cpu.gicEndOfInterrupt(intid);
       }
     }
   });

@@ -135,6 +135,7 @@ function resolve(ctx: DecodeContext): GuestEntry | undefined {
   imageDecoderStats.decodes++;
   try {
     const h = parseImageHeader(header);
+    if (h.kind !== 'guest') throw new ImageError('header', `the image at IPA 0x${base.toString(16)} is a ${h.kind} image: the hypervisor loads it, a vCPU cannot run it`);
     if (index >= h.entryCount) throw new ImageError('entry', `PC 0x${pc.toString(16)} is descriptor ${index} of a ${h.entryCount}-entry table`);
     // The descriptor (and its name) as it is now, even when the program is already instantiated.
     const desc = new Uint8Array(IMAGE_ENTRY_SIZE);

@@ -8,7 +8,7 @@
 //     4     4  code1        0
 //     8     8  text_offset  offset of the program text from the image base
 //    16     8  image_size   bytes the loader must copy (text_offset + text_size)
-//    24     8  flags        0 (no flag is defined)
+//    24     8  flags        bit 0 IMAGE_FLAG_NATIVE_APP: a native app (entry 0 "app"), not a guest
 //    32     4  text_size    bytes of program text
 //    36     4  text_crc32   CRC-32 (IEEE) of the program text
 //    40     4  entry_count  descriptors in the entry table (1..64)
@@ -18,7 +18,11 @@
 //    60     4  version      1
 //    64  32*n  entry table  {u32 entry offset from the base, char name[28] NUL-padded}
 //
-// Entry 0 is "main" and its address is the image base itself (its offset field is 0): the boot vCPU
+// A native-app image (flag bit 0) carries a device emulator the hypervisor loads into itself
+// (placement A, firmware/hypervisor/native-app): its entry 0 is "app", the function the hypervisor
+// calls with function codes, and no vCPU may boot it. Every other flag bit is reserved (refused).
+//
+// Entry 0 of a guest image is "main" and its address is the image base itself (its offset field is 0): the boot vCPU
 // starts there. Entry i > 0 lives at its own descriptor (base + 64 + 32*i, offset field = that
 // offset), so an entry point handed to PSCI CPU_ON is a real address inside the image and the code
 // at an address can be found from the address alone. The program text is UTF-8 JavaScript: a
@@ -30,6 +34,12 @@ export const IMAGE_CODE0 = 0x1400_0010;
 /** "GYTS" as a little-endian u32. */
 export const IMAGE_MAGIC = 0x5354_5947;
 export const IMAGE_VERSION = 1;
+/** flags bit 0: the image is a native app for the hypervisor, not a guest. */
+export const IMAGE_FLAG_NATIVE_APP = 1n;
+/** What an image is: a guest program (entry 0 "main") or a native app (entry 0 "app"). */
+export type ImageKind = 'guest' | 'native-app';
+/** The name entry 0 must have in an image of each kind. */
+export const IMAGE_ENTRY0: Record<ImageKind, string> = { guest: 'main', 'native-app': 'app' };
 export const IMAGE_HEADER_SIZE = 64;
 export const IMAGE_ENTRY_SIZE = 32;
 export const IMAGE_NAME_SIZE = 28;
@@ -69,6 +79,7 @@ export class ImageError extends Error {
 }
 
 export interface ImageHeader {
+  kind: ImageKind;
   textOffset: number;
   imageSize: number;
   textSize: number;
@@ -108,7 +119,9 @@ export function parseImageHeader(header: Uint8Array): ImageHeader {
   if (version !== IMAGE_VERSION) throw new ImageError('version', `version ${version} (this decoder reads ${IMAGE_VERSION})`);
   if (dv.getUint32(HeaderOffset.CODE0, true) !== IMAGE_CODE0) throw new ImageError('header', `code0 0x${dv.getUint32(0, true).toString(16)} is not 0x${IMAGE_CODE0.toString(16)}`);
   if (dv.getUint32(HeaderOffset.CODE1, true) !== 0) throw new ImageError('header', 'code1 is not 0');
-  if (dv.getBigUint64(HeaderOffset.FLAGS, true) !== 0n) throw new ImageError('header', `unknown flags 0x${dv.getBigUint64(HeaderOffset.FLAGS, true).toString(16)}`);
+  const flags = dv.getBigUint64(HeaderOffset.FLAGS, true);
+  if ((flags & ~IMAGE_FLAG_NATIVE_APP) !== 0n) throw new ImageError('header', `unknown flags 0x${flags.toString(16)}`);
+  const kind: ImageKind = flags & IMAGE_FLAG_NATIVE_APP ? 'native-app' : 'guest';
   if (dv.getUint32(HeaderOffset.RESERVED0, true) !== 0 || dv.getBigUint64(HeaderOffset.RESERVED1, true) !== 0n) throw new ImageError('header', 'reserved fields are not 0');
   const entryCount = dv.getUint32(HeaderOffset.ENTRY_COUNT, true);
   if (entryCount < 1 || entryCount > IMAGE_MAX_ENTRIES) throw new ImageError('header', `entry_count ${entryCount} (1..${IMAGE_MAX_ENTRIES})`);
@@ -119,7 +132,7 @@ export function parseImageHeader(header: Uint8Array): ImageHeader {
   if (textOffset !== tableEnd) throw new ImageError('header', `text_offset ${textOffset} does not follow the ${entryCount}-entry table (${tableEnd})`);
   if (textSize > IMAGE_MAX_TEXT) throw new ImageError('header', `text_size ${textSize} exceeds ${IMAGE_MAX_TEXT}`);
   if (imageSize !== textOffset + textSize) throw new ImageError('header', `image_size ${imageSize} is not text_offset + text_size (${textOffset + textSize})`);
-  return { textOffset, imageSize, textSize, textCrc32: dv.getUint32(HeaderOffset.TEXT_CRC32, true), entryCount };
+  return { kind, textOffset, imageSize, textSize, textCrc32: dv.getUint32(HeaderOffset.TEXT_CRC32, true), entryCount };
 }
 
 /** The entry table of a whole image whose header is `h` (`image` holds at least the table). */
@@ -138,7 +151,7 @@ export function parseEntryTable(image: Uint8Array, h: ImageHeader): ImageEntry[]
     if (raw.subarray(nul).some((b) => b !== 0)) throw new ImageError('entry', `entry ${i} name is not NUL-padded`);
     const name = String.fromCharCode(...raw.subarray(0, nul));
     if (!NAME_RE.test(name)) throw new ImageError('entry', `entry ${i} name ${JSON.stringify(name)} is not an identifier`);
-    if (i === 0 && name !== 'main') throw new ImageError('entry', `entry 0 is ${JSON.stringify(name)}, not "main"`);
+    if (i === 0 && name !== IMAGE_ENTRY0[h.kind]) throw new ImageError('entry', `entry 0 of a ${h.kind} image is ${JSON.stringify(name)}, not "${IMAGE_ENTRY0[h.kind]}"`);
     if (seen.has(name)) throw new ImageError('entry', `entry name ${JSON.stringify(name)} appears twice`);
     seen.add(name);
     out.push({ name, offset });
@@ -168,11 +181,12 @@ export function parseImage(image: Uint8Array): { header: ImageHeader; entries: I
   return { header, entries, text };
 }
 
-/** Build an image from program text and its entry names ("main" first). */
-export function encodeImage(program: { text: string | Uint8Array; entries: readonly string[] }): Uint8Array {
+/** Build an image from program text and its entry names ("main" first; "app" for a native app). */
+export function encodeImage(program: { text: string | Uint8Array; entries: readonly string[]; kind?: ImageKind }): Uint8Array {
   const text = typeof program.text === 'string' ? new TextEncoder().encode(program.text) : program.text;
   const names = program.entries;
-  if (names[0] !== 'main') throw new ImageError('entry', `the first entry must be "main", got ${JSON.stringify(names[0])}`);
+  const kind = program.kind ?? 'guest';
+  if (names[0] !== IMAGE_ENTRY0[kind]) throw new ImageError('entry', `the first entry of a ${kind} image must be "${IMAGE_ENTRY0[kind]}", got ${JSON.stringify(names[0])}`);
   if (names.length > IMAGE_MAX_ENTRIES) throw new ImageError('entry', `${names.length} entries (max ${IMAGE_MAX_ENTRIES})`);
   if (new Set(names).size !== names.length) throw new ImageError('entry', 'entry names repeat');
   for (const n of names) if (!NAME_RE.test(n)) throw new ImageError('entry', `entry name ${JSON.stringify(n)} is not an identifier of at most 27 characters`);
@@ -183,6 +197,7 @@ export function encodeImage(program: { text: string | Uint8Array; entries: reado
   dv.setUint32(HeaderOffset.CODE0, IMAGE_CODE0, true);
   dv.setBigUint64(HeaderOffset.TEXT_OFFSET, BigInt(textOffset), true);
   dv.setBigUint64(HeaderOffset.IMAGE_SIZE, BigInt(out.length), true);
+  if (kind === 'native-app') dv.setBigUint64(HeaderOffset.FLAGS, IMAGE_FLAG_NATIVE_APP, true);
   dv.setUint32(HeaderOffset.TEXT_SIZE, text.length, true);
   dv.setUint32(HeaderOffset.TEXT_CRC32, crc32(text), true);
   dv.setUint32(HeaderOffset.ENTRY_COUNT, names.length, true);

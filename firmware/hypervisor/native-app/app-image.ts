@@ -1,8 +1,10 @@
 // Where a native app's code comes from. An app is a program exporting an `app` entry point; every
 // instantiation is a fresh module instance (per VM device, and again on each restart after a fault),
-// so no state survives a restart. Sources: a CommonJS program text (what `gunyah image build` bundles
-// into a GYTS image's text), or a host-linked factory (tests, built-in apps).
+// so no state survives a restart. Sources: a native-app GYTS image (what `gunyah image build` makes
+// of a program that exports `app`: header flag IMAGE_FLAG_NATIVE_APP, entry 0 "app", a CommonJS
+// text), the bare program text, or a host-linked factory (unit tests of the host itself).
 import type { AppEntry } from './abi';
+import { ImageError, parseImage } from '../image/image-format';
 
 /** A loadable app. */
 export interface NativeAppImage {
@@ -55,6 +57,23 @@ export function appFromText(name: string, text: string): NativeAppImage {
       return entryOf(module.exports, name);
     },
   };
+}
+
+/**
+ * An app from a native-app image: the whole image is checked (header, entry table, CRC) and must
+ * be of kind native-app; its text is compiled once here and instantiated afresh for every start.
+ */
+export function appFromImage(name: string, image: Uint8Array): NativeAppImage {
+  let text: string;
+  try {
+    const p = parseImage(image);
+    if (p.header.kind !== 'native-app') throw new NativeAppLoadError(`${name}: a ${p.header.kind} image, not a native app (build a program that exports \`app\` and no \`main\`)`);
+    text = p.text;
+  } catch (e) {
+    if (e instanceof ImageError) throw new NativeAppLoadError(`${name}: ${e.message}`);
+    throw e;
+  }
+  return appFromText(name, text);
 }
 
 /** An app whose instances come from a host-linked factory. */

@@ -30,7 +30,7 @@ import {
   type NativeAppFnCode,
 } from './abi';
 import { AppMemory, type AppGrant } from './app-memory';
-import type { NativeAppImage } from './app-image';
+import { appFromImage, type NativeAppImage } from './app-image';
 
 export interface NativeAppConfig {
   vmid: number;
@@ -373,7 +373,16 @@ export class NativeAppHost {
 
   constructor(private readonly hv: Hypervisor) {}
 
-  /** Load `image` as the emulator of a device of VM `config.vmid`. */
+  /**
+   * Load a native-app image (its bytes, as the platform read them) as the emulator of a device of
+   * VM `config.vmid`: checked, compiled, started (INIT) on the VM's behalf. NativeAppLoadError for an
+   * image that is not a valid native app.
+   */
+  load(name: string, image: Uint8Array, config: NativeAppConfig): NativeApp {
+    return this.attach(appFromImage(name, image), config);
+  }
+
+  /** Attach an already loaded app as the emulator of a device of VM `config.vmid`. */
   attach(image: NativeAppImage, config: NativeAppConfig): NativeApp {
     const app = new NativeApp(this.hv, image, config);
     this.apps.push(app);

@@ -316,6 +316,7 @@ export class Scheduler {
     }
     v.gic.masked = true;
     v.inVector = true;
+    v.vectorAcks = 0;
     try {
       vec();
     } catch (e) {

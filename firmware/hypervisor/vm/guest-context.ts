@@ -4,7 +4,7 @@
 import type { AccessSize, GuestCpu, IrqVector } from '../guest-cpu';
 import { GuestAbort } from '../guest-cpu';
 import { Access, PAGE_SIZE } from '../abi/memory';
-import { HVC_NS, MMIO_TRAP_NS, VMMIO_EXIT_NS, WFI_NS } from '../costs';
+import { HVC_NS, MAX_ACKS_PER_IRQ_ENTRY, MMIO_TRAP_NS, VMMIO_EXIT_NS, WFI_NS } from '../costs';
 import type { Hypervisor } from '../hypervisor';
 import { GIC_SPURIOUS } from '../irq/irq-state';
 import { NEVER, RESOLVED, type Scheduler } from '../sched/scheduler';
@@ -416,6 +416,12 @@ export class GuestContext implements GuestCpu {
 
   gicAcknowledge(): number {
     if (!this.live()) return GIC_SPURIOUS;
+    // A vector is synchronous guest code: one that keeps acknowledging a level interrupt it never
+    // clears (EOI re-pends it at once) would never give the CPU back, on real hardware a livelock
+    // the hypervisor's timer preempts. Here nothing could, so the vCPU is stopped with the reason.
+    if (this.vcpu.inVector && ++this.vcpu.vectorAcks > MAX_ACKS_PER_IRQ_ENTRY) {
+      throw new Error(`interrupt storm: more than ${MAX_ACKS_PER_IRQ_ENTRY} interrupts acknowledged in one IRQ entry (a level interrupt the handler never clears?)`);
+    }
     const id = this.vcpu.gic.acknowledge();
     if (id !== GIC_SPURIOUS) this.hv.trace.irq(this.vcpu, id, 'ack');
     return id;

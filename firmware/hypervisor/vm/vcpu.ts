@@ -94,6 +94,8 @@ export class Vcpu extends KObject {
   executing = false;
   /** Running its IRQ vector: calls complete in place, no preemption. */
   inVector = false;
+  /** Interrupts acknowledged during the current IRQ entry (bounded: see MAX_ACKS_PER_IRQ_ENTRY). */
+  vectorAcks = 0;
   sliceLeft: number = SCHED.DEFAULT_TIMESLICE_NS;
   /** A cross-vCPU effect happened: sync with the global clock at the next preemption point. */
   syncRequested = false;

@@ -63,6 +63,17 @@ test('encodeImage refuses bad entry tables', () => {
   assert.throws(() => encodeImage({ text: '', entries: ['main', 'main'] }), ImageError);
   assert.throws(() => encodeImage({ text: '', entries: ['main', 'a-b'] }), ImageError);
   assert.throws(() => encodeImage({ text: '', entries: ['main', 'x'.repeat(28)] }), ImageError);
+  assert.throws(() => encodeImage({ text: '', entries: ['main'], kind: 'native-app' }), /first entry of a native-app image must be "app"/);
+  assert.throws(() => encodeImage({ text: '', entries: ['app'] }), /first entry of a guest image must be "main"/);
+});
+
+test('a native-app image: flag bit 0 in the header, entry 0 "app"', () => {
+  const img = encodeImage({ text: 'module.exports.app = () => {}', entries: ['app'], kind: 'native-app' });
+  assert.equal(new DataView(img.buffer).getBigUint64(24, true), 1n);
+  const p = parseImage(img);
+  assert.equal(p.header.kind, 'native-app');
+  assert.deepEqual(p.entries, [{ name: 'app', offset: 0 }]);
+  assert.equal(parseImage(encodeImage({ text: '', entries: ['main'] })).header.kind, 'guest');
 });
 
 test('parseImage names the bad field of every corrupted header', () => {
@@ -72,7 +83,8 @@ test('parseImage names the bad field of every corrupted header', () => {
     ['version', (_b, dv) => dv.setUint32(60, 2, true), 'version'],
     ['code0', (_b, dv) => dv.setUint32(0, 0xd503201f, true), 'header'],
     ['code1', (_b, dv) => dv.setUint32(4, 1, true), 'header'],
-    ['flags', (_b, dv) => dv.setBigUint64(24, 1n, true), 'header'],
+    ['flags', (_b, dv) => dv.setBigUint64(24, 2n, true), 'header'],
+    ['native-app flag on a guest table', (_b, dv) => dv.setBigUint64(24, 1n, true), 'entry'],
     ['reserved', (_b, dv) => dv.setUint32(44, 7, true), 'header'],
     ['entry_count 0', (_b, dv) => dv.setUint32(40, 0, true), 'header'],
     ['entry_count huge', (_b, dv) => dv.setUint32(40, 0xffff, true), 'header'],
@@ -186,10 +198,12 @@ test('a corrupted image, a bad entry and an unmapped PC fault the vCPU with the 
   corrupt[good.length - 3] = corrupt[good.length - 3]! ^ 1;
   const noMain = encodeImage({ text: 'module.exports = { secondary() {} };', entries: ['main', 'secondary'] });
   const throwsAtInit = encodeImage({ text: 'throw new Error("boom");', entries: ['main'] });
+  const app = encodeImage({ text: 'module.exports = { app() {}, main() {} };', entries: ['app'], kind: 'native-app' });
   const cases: { img: Uint8Array; pc: number; expect: RegExp }[] = [
     { img: corrupt, pc: IPA, expect: /CRC-32/ },
     { img: noMain, pc: IPA, expect: /"main" is not a function/ },
     { img: throwsAtInit, pc: IPA, expect: /initialisation threw: boom/ },
+    { img: app, pc: IPA, expect: /is a native-app image: the hypervisor loads it, a vCPU cannot run it/ },
     { img: good, pc: IPA + 0x40, expect: /no code at PC/ },
     { img: good, pc: IPA + 0x20_0000, expect: /not mapped executable/ },
   ];

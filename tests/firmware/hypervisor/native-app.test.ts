@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import {
   APP_CALL_NS,
   appFromFactory,
+  appFromImage,
   appFromText,
+  encodeImage,
   gicEnable,
   gicInit,
   costs,
@@ -68,7 +70,7 @@ function counterApp(opts: { throwOnWrite?: number; spin?: boolean; noRet?: boole
 }
 
 /** Run `body` as guest code in a VM whose device at DEV is the app `make()`. */
-async function withApp(make: () => AppEntry, body: (g: GuestCpu, app: NativeApp) => Promise<void>, cfg: { budgetNs?: number; stepBudget?: number } = {}): Promise<NativeApp> {
+async function withApp(make: (() => AppEntry) | { image: Uint8Array }, body: (g: GuestCpu, app: NativeApp) => Promise<void>, cfg: { budgetNs?: number; stepBudget?: number } = {}): Promise<NativeApp> {
   let app: NativeApp | undefined;
   const ready = signal();
   let failure: unknown;
@@ -90,7 +92,9 @@ async function withApp(make: () => AppEntry, body: (g: GuestCpu, app: NativeApp)
         }
       },
     });
-    app = new NativeAppHost(rg.hv).attach(appFromFactory('test-app', make), { vmid: VMID, base: DEV, size: 0x1000n, spi: 90, ...cfg });
+    const host = new NativeAppHost(rg.hv);
+    const config = { vmid: VMID, base: DEV, size: 0x1000n, spi: 90, ...cfg };
+    app = typeof make === 'function' ? host.attach(appFromFactory('test-app', make), config) : host.load('image-app', make.image, config);
     ready.fire();
     await cpu.spin(1000);
   });
@@ -248,4 +252,82 @@ test('apps from program text: a CommonJS bundle exporting app; bad texts are loa
       assert.equal(await g.mmioRead(DEV, 4), 0x1234n);
     },
   );
+});
+
+/** A counter device as an app program text: a write of 0xdead makes it throw. */
+const COUNTER_APP = `
+let count = 0;
+module.exports.app = (c) => {
+  if (c.fn === 0) { count = 0; c.ret(0n); return; }
+  if (c.fn === 1) { c.ret(BigInt(count)); return; }
+  if (c.fn === 2) { if (c.args[2] === 0xdeadn) throw new Error('app bug'); count++; c.ret(0n); return; }
+  c.ret(0n);
+};`;
+
+test('apps from native-app images: loaded per VM, each start a fresh instance of the image', async () => {
+  const image = encodeImage({ text: COUNTER_APP, entries: ['app'], kind: 'native-app' });
+  const app = await withApp({ image }, async (g) => {
+    await g.mmioWrite(DEV, 4, 1n);
+    await g.mmioWrite(DEV, 4, 1n);
+    assert.equal(await g.mmioRead(DEV, 4), 2n);
+    await g.mmioWrite(DEV, 4, 0xdeadn); // throws inside the app
+    assert.equal(await g.mmioRead(DEV, 4), 0n, 'restarted from the image: module state is gone');
+    await g.mmioWrite(DEV, 4, 1n);
+    assert.equal(await g.mmioRead(DEV, 4), 1n);
+  });
+  assert.equal(app.image.name, 'image-app');
+  assert.equal(app.stats.faults, 1);
+  assert.equal(app.stats.restarts, 1);
+  assert.match(app.stats.lastFault!, /app bug/);
+});
+
+test('images that are not native apps are load errors naming why', () => {
+  const guest = encodeImage({ text: 'module.exports.main = () => {}', entries: ['main'] });
+  assert.throws(() => appFromImage('g', guest), (e: unknown) => e instanceof NativeAppLoadError && /a guest image, not a native app/.test(e.message));
+  const app = encodeImage({ text: COUNTER_APP, entries: ['app'], kind: 'native-app' });
+  const corrupt = app.slice();
+  corrupt[corrupt.length - 5]! ^= 0x01;
+  assert.throws(() => appFromImage('c', corrupt), (e: unknown) => e instanceof NativeAppLoadError && /CRC-32/.test(e.message));
+  assert.throws(() => appFromImage('t', app.subarray(0, 50)), (e: unknown) => e instanceof NativeAppLoadError && /shorter than the 64-byte header/.test(e.message));
+  assert.throws(() => appFromImage('z', new Uint8Array(4096)), (e: unknown) => e instanceof NativeAppLoadError && /magic/.test(e.message));
+  const noApp = encodeImage({ text: 'module.exports.other = () => {}', entries: ['app'], kind: 'native-app' });
+  assert.throws(() => appFromImage('n', noApp).instantiate(), /does not export an `app` function/);
+});
+
+test('a vector that never clears a level interrupt is stopped as an interrupt storm, not a host hang', async () => {
+  let faultReason = '';
+  const r = await runRoot(async (cpu, env, rg) => {
+    await buildVm(cpu, env, rg.machine, {
+      vmid: VMID,
+      pa: RAM_BASE + 0x1000_0000,
+      size: 0x10_0000,
+      ipaBase: IPA,
+      entry: IPA,
+      code: async (g) => {
+        const frames: GicFrames = { gicdBase: 0x0800_0000n, gicrBase: 0x080a_0000n, gicrStride: 0x20000n };
+        await gicInit(g, frames);
+        await gicEnable(g, frames, 90, false);
+        // Acknowledge and end, never quieting the device: the level re-pends at every EOI.
+        g.setIrqVector(() => {
+          for (;;) {
+            const id = g.gicAcknowledge();
+            if (id >= 1020) return;
+            g.gicEndOfInterrupt(id);
+          }
+        });
+        g.setIrqMasked(false);
+        await g.mmioWrite(DEV + 4n, 4, 1000n); // the app raises its line 1 µs from now
+        await g.spin(1_000_000);
+      },
+    });
+    new NativeAppHost(rg.hv).attach(appFromFactory('stuck-line', counterApp), { vmid: VMID, base: DEV, size: 0x1000n, spi: 90 });
+    await cpu.spin(2_000_000);
+  });
+  await r.machine.runUntilQuiescent();
+  for (const o of r.hv.objects) {
+    const v = o as unknown as { vmid?: number; faultReason?: unknown; vstate?: number };
+    if (v.vmid === VMID && v.faultReason) faultReason = String(v.faultReason);
+  }
+  assert.match(faultReason, /interrupt storm: more than 10000 interrupts acknowledged in one IRQ entry/);
+  assert.deepEqual(r.hv.checkInvariants(), []);
 });

@@ -1,20 +1,20 @@
 // The VMM's device placement hook: each device of a VM description runs where its `placement` says,
 // with the same emulator and the same guest DT in every case.
-//   "native": a native app in the hypervisor (placement A), attached to the VM's window and SPI
-//             once the VM exists and before any of its vCPUs has run;
+//   "native": a native app in the hypervisor (placement A), loaded from its image (the device's
+//             `native-app`, else the bundled app of its kind) into the VM's window and SPI once the
+//             VM exists and before any of its vCPUs has run;
 //   "vmm":    in the VMM after MMIO exits, with ioeventfd kicks and an irqfd (placement B);
 //   "stub":   in a stub VM of its own, over message queues and a doorbell (placement C).
 // Loading a native app or starting a stub VM is a platform operation (this stack's RM has no call
 // for it, as Xen's toolstack does it from dom0): the hook is given the hypervisor's host interface.
 import { ReplaySubject, type Observable } from 'rxjs';
 import type { ClockImpl } from '../../../core/index';
-import { appFromFactory, GIC_SPI_BASE, NativeAppHost, type Hypervisor, type NativeApp } from '../../../firmware/hypervisor/index';
+import { appFromImage, GIC_SPI_BASE, NativeAppHost, NativeAppLoadError, type Hypervisor, type NativeApp, type NativeAppImage } from '../../../firmware/hypervisor/index';
 import type { Vmm, VmmDeviceContext, VmmDeviceProvider } from '../../vmm/vmm';
-import type { Placement } from '../../vmm/vm-description';
+import type { DeviceDescription, Placement } from '../../vmm/vm-description';
 import type { CharSink, DeviceFactory, LogLevel } from '../device';
-import { nativeAppEntry } from '../native/native-app-entry';
 import { VmmDeviceHost } from '../vmm/vmm-device-host';
-import { deviceFactoryFor, DevicePlacementError, stubDeviceKind } from './device-factories';
+import { deviceFactoryFor, DevicePlacementError, nativeAppRef, stubDeviceKind } from './device-factories';
 import type { StubDevice, StubVmLauncher } from './stub-launcher';
 
 /** One device as placed. */
@@ -38,6 +38,11 @@ export interface DevicePlacementsOptions {
   hv?: Hypervisor;
   /** Starts stub VMs (placement "stub"). */
   stubs?: StubVmLauncher;
+  /**
+   * Native app images by reference ("builtin:<name>" or a path), loaded before the machine runs
+   * (nativeAppRefs lists what a description needs): placement "native" loads its app from here.
+   */
+  appImages?: ReadonlyMap<string, Uint8Array>;
   /** Force every device into this placement (benchmarks, tests); else the description's. */
   placement?: Placement;
   log?: (level: LogLevel, message: string) => void;
@@ -59,6 +64,8 @@ interface Pending {
   spi: number;
   factory: DeviceFactory;
   kind: number;
+  /** Placement "native": the app, loaded from its image. */
+  app: NativeAppImage | undefined;
   output: Output;
   placement: 'native' | 'stub';
   attached?: NativeApp | StubDevice | undefined;
@@ -100,7 +107,8 @@ export class DevicePlacements implements VmmDeviceProvider {
     if (placement === 'stub' && !this.o.stubs) throw new DevicePlacementError(`${dev.node.path}: placement "stub" needs a stub VM launcher`);
     if (ctx.spi === undefined) throw new DevicePlacementError(`${dev.node.path}: no interrupt assigned`);
     const kind = placement === 'stub' ? stubDeviceKind(dev) : 0;
-    const p: Pending = { name: dev.name, base: dev.base, size: dev.size, spi: GIC_SPI_BASE + ctx.spi, factory, kind, output, placement };
+    const app = placement === 'native' ? this.appFor(dev) : undefined;
+    const p: Pending = { name: dev.name, base: dev.base, size: dev.size, spi: GIC_SPI_BASE + ctx.spi, factory, kind, app, output, placement };
     this.pending.push(p);
     this.devices.set(dev.name, {
       name: dev.name,
@@ -108,9 +116,22 @@ export class DevicePlacements implements VmmDeviceProvider {
       output$: output.subject.asObservable(),
       out: output.out,
       input: (b) => (p.attached ? p.attached.input(b) : Promise.resolve(0)),
-      stats: () => ({ ...(p.attached?.stats ?? p.finalStats ?? {}) }),
+      stats: () => ({ ...(p.app ? { app: p.app.name } : {}), ...(p.attached?.stats ?? p.finalStats ?? {}) }),
     });
     return null;
+  }
+
+  /** The device's native app, checked and compiled now so that a bad image fails the VM's creation. */
+  private appFor(dev: DeviceDescription): NativeAppImage {
+    const ref = nativeAppRef(dev);
+    const bytes = this.o.appImages?.get(ref);
+    if (!bytes) throw new DevicePlacementError(`${dev.node.path}: native app image "${ref}" was not loaded`);
+    try {
+      return appFromImage(`${dev.name} (${ref})`, bytes);
+    } catch (e) {
+      if (e instanceof NativeAppLoadError) throw new DevicePlacementError(`${dev.node.path}: native-app ${e.message}`);
+      throw e;
+    }
   }
 
   async beforeRun(vmm: Vmm, vmFd: number): Promise<void> {
@@ -119,8 +140,7 @@ export class DevicePlacements implements VmmDeviceProvider {
       const hv = this.o.hv!;
       if (p.placement === 'native') {
         this.nativeHost ??= new NativeAppHost(hv);
-        const factory = p.factory;
-        p.attached = this.nativeHost.attach(appFromFactory(p.name, () => nativeAppEntry(factory)), {
+        p.attached = this.nativeHost.attach(p.app!, {
           vmid: vmm.vmid,
           base: p.base,
           size: p.size,

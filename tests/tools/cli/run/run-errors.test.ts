@@ -62,7 +62,7 @@ test('an unknown VM for --attach or --dump-dt, an unknown builtin image, a missi
   await withBoard(good.replace('"builtin:hello-lite"', '"builtin:nosuch"'), async (file) => {
     const b = await runCli(['run', file]);
     assert.equal(b.status, 1);
-    assert.match(b.stderr, /\/vms\/lite: image "builtin:nosuch": no builtin guest "nosuch"/);
+    assert.match(b.stderr, /\/vms\/lite: image "builtin:nosuch": no builtin image "nosuch"/);
   });
   const m = await runCli(['run', join(FIXTURES, 'absent.dts')]);
   assert.equal(m.status, 1);

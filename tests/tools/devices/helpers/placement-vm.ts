@@ -43,6 +43,8 @@ export interface EchoOptions {
   /** Called once the VM runs (a test's fault injection). */
   during?: (run: { env: PrimaryEnv; vmm: Vmm; placements: DevicePlacements; stubs: StubVmLauncher }) => void | Promise<void>;
   cpus?: number;
+  /** Native app images by reference (default: the bundled virtio-console app). */
+  appImages?: ReadonlyMap<string, Uint8Array>;
   /** Stop the VM (as its owner) once its console matches this, instead of waiting for its exit. */
   stopOn?: RegExp;
 }
@@ -52,12 +54,13 @@ export async function runEcho(placement: Placement, o: EchoOptions = {}): Promis
   const line = o.line ?? 'the same bytes in every placement';
   const image = await builtinImage('virtio-echo');
   const stubImage = await builtinImage('device-stub');
+  const appImages = o.appImages ?? new Map([['builtin:virtio-console-app', await builtinImage('virtio-console-app')]]);
   const desc = echoDescription(placement, bytes);
   const { result, platform } = await withPrimary(
     async (env) => {
       const { k, mgr } = env;
       const stubs = o.stubs?.(env) ?? new StubVms({ kernel: k, hv: env.platform.hv, image: stubImage });
-      const placements = new DevicePlacements({ clock: k.clock, hv: env.platform.hv, stubs });
+      const placements = new DevicePlacements({ clock: k.clock, hv: env.platform.hv, stubs, appImages });
       const vmm = await Vmm.create(k.spawn('vmm'), desc, image, { devices: placements });
       const freed = firstValueFrom(mgr.events$.pipe(filter((e) => e.vmid === vmm.vmid && e.kind === 'freed')));
       const out = firstValueFrom(vmm.console$.pipe(toArray()));
