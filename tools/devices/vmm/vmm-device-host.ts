@@ -3,7 +3,9 @@
 // then resumes the vCPU with the value. Queue kicks (virtio QueueNotify) do not exit: an ioeventfd
 // with DATAMATCH per queue lets the vCPU go on at once and wakes the VMM's kick loop. The interrupt
 // goes out through an irqfd (an eventfd bound to the guest's doorbell). Guest memory is the VMM's own
-// mapping of the VM's RAM (shared, not lent), checked against the grant of the VM's RAM.
+// mapping of the VM's RAM, checked against the grant of the VM's RAM: reachable when the RAM is shared
+// (the placement hook shares it for DMA); lent RAM (the VMM alone) faults every access.
+// The VMM's own devices (tools/vmm, no hook) run in this host too.
 import { EFD_CLOEXEC, EFD_NONBLOCK, Errno, type ClockImpl, type Process, type TimerHandle } from '../../../core/index';
 import type { MmioDevice } from '../../vmm/vmm';
 import type { DeviceDescription } from '../../vmm/vm-description';
