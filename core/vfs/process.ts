@@ -41,6 +41,11 @@ export class Process {
     private readonly host: ProcessHost,
   ) {}
 
+  /** The kernel's clock (virtual time, timers), as clock_gettime and timerfds give a process. */
+  get clock(): ClockImpl {
+    return this.host.clock;
+  }
+
   /** The context file operations see for this process. */
   get ctx(): IoContext {
     return {

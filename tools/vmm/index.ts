@@ -2,7 +2,7 @@
 // the primary VM: `Vmm.create(process, description, image)` builds a VM through /dev/gunyah,
 // `start()` runs it (one loop per vCPU over GH_VCPU_RUN), `console$` streams its console,
 // `writeConsole` feeds it, `exited` resolves with its exit, `stop()`/`close()` end it.
-export { Vmm, VmmError, DTB_REGION, EXIT_TYPE_NAMES, type VmExit, type VmmOptions, type MmioDevice } from './vmm';
+export { Vmm, VmmError, DTB_REGION, CONSOLE_INPUT_LIMIT, EXIT_TYPE_NAMES, type VmExit, type VmmOptions, type MmioDevice, type VmmDeviceProvider, type VmmDeviceContext } from './vmm';
 export {
   parseVmDescription,
   findVmDescriptions,
@@ -21,4 +21,3 @@ export { buildGuestDtb, GUEST_GICD_BASE, GUEST_GICR_BASE, GUEST_GICR_STRIDE, typ
 export { GunyahUser, VcpuRunPage, type MemRegion } from './gunyah-user';
 export { bootPrimaryKernel, vmManager, PRIMARY_DRIVERS, PRIMARY_IMAGE_SIZE, VmConsoleGlue, vmConsoleGlueModule } from './primary-kernel';
 export { defaultBoard, type DefaultBoardOptions } from './default-board';
-export { Pl011, PL011_SIZE, type Pl011Options } from './devices/pl011';

@@ -3,20 +3,39 @@
 // per vCPU over GH_VCPU_RUN serving MMIO exits with its device models, and exposes the VM's console as
 // a stream (the RM console through /dev/ttyGH<vmid>, or the PL011's output).
 //
+// Every device the VMM emulates itself is a device emulator (tools/devices' DeviceEmulator) in a
+// VmmDeviceHost, as placement "vmm" of the placement hook runs it: without a hook (or where the hook
+// leaves a device to the VMM) that is the PL011; devices that do DMA (virtio) and the other
+// placements need a hook.
+//
 // One VMM per process: stopping a VM interrupts the process's blocked calls (a signal), as a VMM's
 // vCPU threads are kicked out of KVM_RUN.
 import { Observable, ReplaySubject } from 'rxjs';
-import { EFD_CLOEXEC, EFD_NONBLOCK, Errno, O, type Process } from '../../core';
+import { Errno, O, type Process } from '../../core';
 import { toFdt } from '../../dt';
 import { GH_MEM_ALLOW_EXEC, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE, GH_VCPU_EXIT, GH_VM_STATUS } from '../../drivers/virt';
 import { ImageError, parseImageHeader } from '../../firmware/hypervisor';
-import { Pl011, PL011_SIZE } from './devices/pl011';
+import type { DeviceFactory, LogLevel } from '../devices/device';
+import { pl011Factory } from '../devices/pl011/pl011-device';
+import { VmmDeviceHost } from '../devices/vmm/vmm-device-host';
 import { buildGuestDtb } from './guest-dtb';
 import { GunyahUser, type VcpuRunPage } from './gunyah-user';
 import type { DeviceDescription, VmDescription } from './vm-description';
 
 /** Bytes at the top of guest RAM for the DTB (the RM writes its overlay into the same region). */
 export const DTB_REGION = 0x1_0000n;
+
+/**
+ * Console input (bytes) the VMM holds for a PL011 console whose receive FIFO is full: a guest that
+ * does not read makes `writeConsole` fail past this, rather than the VMM buffer without bound.
+ */
+export const CONSOLE_INPUT_LIMIT = 64 * 1024;
+
+/**
+ * Emulators the VMM runs without a placement hook. Only devices that need no DMA: the VM's RAM is
+ * lent to it then, out of the VMM's reach (virtio needs the hook, which shares it).
+ */
+const BUILTIN_EMULATORS: readonly (readonly [compatible: string, factory: DeviceFactory])[] = [['arm,pl011', pl011Factory]];
 
 /** A device the VMM emulates behind MMIO exits. */
 export interface MmioDevice {
@@ -47,6 +66,8 @@ export interface VmmOptions {
   imageOffset?: bigint;
   /** Device placement hook (tools/devices): who emulates each described device. */
   devices?: VmmDeviceProvider;
+  /** Log lines of the devices the VMM emulates itself (dropped without it). */
+  log?: (level: LogLevel, message: string) => void;
 }
 
 /** What a device provider is told about one described device. */
@@ -85,19 +106,6 @@ function statusName(s: number): 'load-failed' | 'exited' | 'crashed' | 'unknown'
   return s === GH_VM_STATUS.LOAD_FAILED ? 'load-failed' : s === GH_VM_STATUS.EXITED ? 'exited' : s === GH_VM_STATUS.CRASHED ? 'crashed' : 'unknown';
 }
 
-/** A device that reads as zero and ignores writes ("stub" placement). */
-class StubDevice implements MmioDevice {
-  constructor(
-    readonly name: string,
-    readonly base: bigint,
-    readonly size: bigint,
-  ) {}
-  read(): bigint {
-    return 0n;
-  }
-  write(): void {}
-}
-
 export class Vmm {
   readonly g: GunyahUser;
   private devFd = -1;
@@ -107,11 +115,18 @@ export class Vmm {
   private readonly vcpus: VcpuHandle[] = [];
   private readonly devices: MmioDevice[] = [];
   private readonly eventFds: number[] = [];
+  /** Eventfds of devices without a doorbell (closed with the VMM). */
+  private readonly unboundFds: number[] = [];
   private ttyFd = -1;
   private readonly consoleSubject = new ReplaySubject<Uint8Array>(256);
-  private pl011: Pl011 | undefined;
-  /** Host input for the PL011 console not yet in its receive FIFO (fed as the guest drains it). */
-  private uartInput: Uint8Array[] = [];
+  /** Devices the VMM emulates itself (no hook, or the hook left them to it), by node name. */
+  private readonly hosts = new Map<string, VmmDeviceHost>();
+  /** The PL011 that is the VM's console (console = "pl011": the first one), when the VMM runs it. */
+  private consoleDevice: VmmDeviceHost | undefined;
+  /** Host input for the console device not yet in its receive FIFO (fed as the guest drains it). */
+  private readonly consoleInput: Uint8Array[] = [];
+  private consoleInputBytes = 0;
+  private log: ((level: LogLevel, message: string) => void) | undefined;
   private stopping = false;
   private closed = false;
   private exitResolve!: (e: VmExit) => void;
@@ -150,6 +165,7 @@ export class Vmm {
   static async create(proc: Process, desc: VmDescription, image: Uint8Array, opts: VmmOptions = {}): Promise<Vmm> {
     const v = new Vmm(proc, desc);
     v.provider = opts.devices;
+    v.log = opts.log;
     try {
       await v.setup(image, opts.imageOffset ?? 0n);
     } catch (e) {
@@ -182,6 +198,7 @@ export class Vmm {
     // The VM's RAM is lent: private to it while it runs (the RM makes it the VM's /memory).
     await g.setUserMemRegion(this.vmFd, { label: 0, flags: GH_MEM_ALLOW_READ | GH_MEM_ALLOW_WRITE | GH_MEM_ALLOW_EXEC, guestPhysAddr: d.memoryBase, size: d.memorySize, userspaceAddr: this.mem }, !this.provider?.shareMemory);
     await g.setDtbConfig(this.vmFd, d.memoryBase + d.memorySize - DTB_REGION, DTB_REGION);
+    const consoleName = d.console === 'pl011' ? d.devices.find((x) => x.compatible.includes('arm,pl011'))?.name : undefined;
     for (const dev of d.devices) {
       const irqLabel = irqs.find((i) => i.device === dev.name)?.label;
       const placed = this.provider?.create({ vmm: this, dev, spi: spis.get(dev.name), irqLabel });
@@ -191,7 +208,7 @@ export class Vmm {
         if (irqLabel !== undefined && placed.irqEventFd !== undefined) this.eventFds[irqLabel - 1] = placed.irqEventFd;
         continue;
       }
-      this.devices.push(this.makeDevice(dev, irqLabel));
+      this.devices.push(this.makeDevice(dev, irqLabel, consoleName));
     }
     await this.provider?.configure?.(this, this.vmFd);
     for (const irq of irqs) {
@@ -205,37 +222,47 @@ export class Vmm {
     }
   }
 
-  private makeDevice(dev: DeviceDescription, irqLabel: number | undefined): MmioDevice {
-    if (dev.placement === 'stub') return new StubDevice(dev.name, dev.base, dev.size);
-    if (dev.placement === 'native') throw new VmmError(`${dev.node.path}: placement "native" needs an in-hypervisor emulator, which this VMM does not provide`);
-    if (dev.compatible.includes('arm,pl011')) {
-      if (dev.size < BigInt(PL011_SIZE)) throw new VmmError(`${dev.node.path}: a PL011 decodes 4 KiB`);
-      const efd = irqLabel === undefined ? undefined : this.proc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-      if (efd !== undefined) this.eventFds[irqLabel! - 1] = efd;
-      const uart = new Pl011({
-        onTx: (b) => {
-          if (this.desc.console === 'pl011' && uart === this.pl011) this.consoleSubject.next(b);
-        },
-        // Level high: each rising edge rings the doorbell through the irqfd.
-        onIrq: (level) => {
-          if (level && efd !== undefined) void this.g.writeEventfd(efd).catch(() => undefined);
-        },
+  /**
+   * The VMM's own handling of a device no hook took: placement "vmm" runs its emulator in a
+   * VmmDeviceHost (interrupt through an irqfd, timers on the primary kernel's clock, work charged to
+   * the VMM's CPU); "native" and "stub" need a hook that can reach the hypervisor.
+   */
+  private makeDevice(dev: DeviceDescription, irqLabel: number | undefined, consoleName: string | undefined): VmmDeviceHost {
+    const where = dev.node.path;
+    if (dev.placement === 'native') throw new VmmError(`${where}: placement "native" needs the hypervisor's host interface: give the VMM a device placement hook (VmmOptions.devices, tools/devices' DevicePlacements)`);
+    if (dev.placement === 'stub') throw new VmmError(`${where}: placement "stub" needs a stub VM launcher: give the VMM a device placement hook (VmmOptions.devices, tools/devices' DevicePlacements with stubs)`);
+    const factory = BUILTIN_EMULATORS.find(([c]) => dev.compatible.includes(c))?.[1];
+    if (!factory) throw new VmmError(`${where}: the VMM has no built-in emulator of ${dev.compatible[0] ?? 'a device without compatible'} (virtio devices need a device placement hook, VmmOptions.devices)`);
+    const isConsole = dev.name === consoleName;
+    let host: VmmDeviceHost;
+    try {
+      host = new VmmDeviceHost({
+        vmm: this,
+        dev,
+        factory,
+        ...(isConsole ? { chardev: { write: (b: Uint8Array) => this.consoleSubject.next(b.slice()) } } : {}),
+        ...(this.log ? { log: this.log } : {}),
       });
-      if (this.desc.console === 'pl011' && !this.pl011) this.pl011 = uart;
-      return {
-        name: dev.name,
-        base: dev.base,
-        size: dev.size,
-        read: (off, size) => BigInt(uart.read(off, size)),
-        write: (off, size, value) => uart.write(off, size, Number(BigInt.asUintN(32, value))),
-      };
+    } catch (e) {
+      if (e instanceof RangeError) throw new VmmError(e.message);
+      throw e;
     }
-    throw new VmmError(`${dev.node.path}: no emulation of ${dev.compatible[0]} (use placement = "stub")`);
+    this.hosts.set(dev.name, host);
+    if (irqLabel !== undefined) this.eventFds[irqLabel - 1] = host.irqEventFd;
+    else this.unboundFds.push(host.irqEventFd);
+    if (isConsole) this.consoleDevice = host;
+    return host;
+  }
+
+  /** A device the VMM emulates itself (its emulator, counters and charged time), by node name. */
+  hostedDevice(name: string): VmmDeviceHost | undefined {
+    return this.hosts.get(name);
   }
 
   /** GH_VM_START, then the console reader and one run loop per vCPU. */
   async start(): Promise<void> {
     await this.g.start(this.vmFd);
+    for (const h of this.hosts.values()) await h.attachKicks(this.vmFd);
     await this.provider?.beforeRun?.(this, this.vmFd);
     if (this.desc.console === 'rm') {
       try {
@@ -269,25 +296,41 @@ export class Vmm {
     }
   }
 
-  /** Bytes to the VM's console (RM console input, or the PL011's receive FIFO). */
+  /**
+   * Bytes to the VM's console (RM console input, or the PL011's receive FIFO). PL011 input the FIFO
+   * cannot take yet waits in the VMM and is fed as the guest reads; more than CONSOLE_INPUT_LIMIT
+   * bytes waiting fails with VmmError and takes none of `bytes` (the guest is not reading).
+   */
   async writeConsole(bytes: Uint8Array): Promise<void> {
     if (this.desc.console === 'rm' && this.ttyFd >= 0) await this.proc.writeBytes(this.ttyFd, bytes);
-    else if (this.pl011) {
-      this.uartInput.push(bytes.slice());
-      this.feedUart();
+    else if (this.consoleDevice) {
+      if (this.closed) throw new VmmError('the VM is closed');
+      if (this.consoleInputBytes + bytes.length > CONSOLE_INPUT_LIMIT) throw new VmmError(`console input: ${this.consoleInputBytes} bytes still wait for the guest to read them; ${bytes.length} more would pass the limit of ${CONSOLE_INPUT_LIMIT}`);
+      if (bytes.length === 0) return;
+      this.consoleInput.push(bytes.slice());
+      this.consoleInputBytes += bytes.length;
+      this.feedConsole();
     } else throw new VmmError('the VM has no console to write to');
   }
 
-  /** Move queued console input into the PL011's receive FIFO as far as it has room (no overrun). */
-  private feedUart(): void {
-    const u = this.pl011;
-    if (!u) return;
-    while (this.uartInput.length > 0 && u.rxRoom > 0) {
-      const head = this.uartInput[0]!;
-      const n = u.receive(head.subarray(0, u.rxRoom));
-      if (n >= head.length) this.uartInput.shift();
-      else this.uartInput[0] = head.subarray(n);
-      if (n === 0) break;
+  /** Console input waiting for room in the device's receive FIFO (bytes). */
+  get consoleInputPending(): number {
+    return this.consoleInputBytes;
+  }
+
+  /** Move queued console input into the device as far as it takes it (it never overruns its FIFO). */
+  private feedConsole(): void {
+    const dev = this.consoleDevice;
+    if (!dev) return;
+    while (this.consoleInput.length > 0) {
+      const head = this.consoleInput[0]!;
+      const n = dev.input(head);
+      this.consoleInputBytes -= n;
+      if (n >= head.length) this.consoleInput.shift();
+      else {
+        this.consoleInput[0] = head.subarray(n);
+        break;
+      }
     }
   }
 
@@ -314,7 +357,7 @@ export class Vmm {
         if (!dev) this.stats.mmioUnclaimed++;
         if (p.mmioIsWrite) dev?.write(Number(addr - dev.base), len, BigInt.asUintN(len * 8, p.mmioData));
         else p.mmioData = dev ? BigInt.asUintN(len * 8, dev.read(Number(addr - dev.base), len)) : 0n;
-        if (this.uartInput.length > 0) this.feedUart();
+        if (this.consoleInput.length > 0) this.feedConsole();
         continue;
       }
       if (reason === GH_VCPU_EXIT.STATUS) {
@@ -345,6 +388,9 @@ export class Vmm {
     if (this.closed) return;
     this.closed = true;
     await this.provider?.close?.(this).catch(() => undefined);
+    for (const h of this.hosts.values()) await h.close();
+    this.consoleInput.length = 0;
+    this.consoleInputBytes = 0;
     const closeFd = async (fd: number) => {
       if (fd >= 0) await this.proc.close(fd).catch(() => undefined);
     };
@@ -356,7 +402,7 @@ export class Vmm {
       }
       await closeFd(v.fd);
     }
-    for (const fd of this.eventFds) if (fd !== undefined) await closeFd(fd);
+    for (const fd of [...this.eventFds, ...this.unboundFds]) if (fd !== undefined) await closeFd(fd);
     await closeFd(this.ttyFd);
     await closeFd(this.vmFd);
     await closeFd(this.devFd);

@@ -2,7 +2,7 @@
 // (a stub VM) bundles.
 export * from '../device';
 export * from '../guest-memory';
-export * from '../pl011-device';
+export * from '../pl011/pl011-device';
 export * from '../virtio/virtqueue';
 export * from '../virtio/virtio-device';
 export * from '../virtio/virtio-mmio';

@@ -4,7 +4,7 @@
 import type { DeviceDescription, Placement, VmDescription } from '../../vmm/vm-description';
 import { StubDeviceKind } from '../../../firmware/hypervisor/index';
 import type { DeviceFactory } from '../device';
-import { pl011Factory } from '../pl011-device';
+import { pl011Factory } from '../pl011/pl011-device';
 import { VirtioDeviceId } from '../../../drivers/virtio/index';
 import { virtioConsoleFactory } from '../virtio/virtio-console';
 

@@ -3,19 +3,38 @@
 // then resumes the vCPU with the value. Queue kicks (virtio QueueNotify) do not exit: an ioeventfd
 // with DATAMATCH per queue lets the vCPU go on at once and wakes the VMM's kick loop. The interrupt
 // goes out through an irqfd (an eventfd bound to the guest's doorbell). Guest memory is the VMM's own
-// mapping of the VM's RAM (shared, not lent), checked against the grant of the VM's RAM.
+// mapping of the VM's RAM, checked against the grant of the VM's RAM: reachable when the RAM is shared
+// (the placement hook shares it for DMA); lent RAM (the VMM alone) faults every access.
+// The VMM's own devices (tools/vmm, no hook) run in this host too.
 import { EFD_CLOEXEC, EFD_NONBLOCK, Errno, type ClockImpl, type Process, type TimerHandle } from '../../../core/index';
-import type { MmioDevice, Vmm } from '../../vmm/vmm';
+import type { MmioDevice } from '../../vmm/vmm';
 import type { DeviceDescription } from '../../vmm/vm-description';
 import { accessInWindow, allOnes, MAX_DEVICE_TIMERS, type AccessSize, type CharSink, type DeviceEmulator, type DeviceEnv, type DeviceFactory, type LogLevel } from '../device';
 import { GrantedMemory } from '../guest-memory';
 
+/**
+ * What a device host needs of the VMM it runs in (tools/vmm's `Vmm` is one): the VMM's process, its
+ * eventfd and ioeventfd calls, and where it maps the VM's RAM. A narrow view, so this file needs
+ * nothing of tools/vmm at run time (the VMM imports it).
+ */
+export interface DeviceHostVmm {
+  readonly proc: Process;
+  readonly g: {
+    writeEventfd(fd: number): Promise<void>;
+    readEventfd(fd: number): Promise<bigint>;
+    addIoeventfd(vmFd: number, a: { eventFd: number; addr: bigint; len: number; datamatch?: bigint }): Promise<number>;
+  };
+  readonly desc: { readonly memoryBase: bigint; readonly memorySize: bigint };
+  /** The VMM's address of the VM's RAM. */
+  readonly guestRam: { addr: bigint; size: bigint };
+}
+
 export interface VmmDeviceHostOptions {
-  vmm: Vmm;
-  dev: DeviceDescription;
+  vmm: DeviceHostVmm;
+  dev: Pick<DeviceDescription, 'name' | 'base' | 'size' | 'node'>;
   factory: DeviceFactory;
-  /** The primary kernel's clock (device timers, virtual time). */
-  clock: ClockImpl;
+  /** The clock of device timers and virtual time (default: the VMM process's, the primary kernel's). */
+  clock?: ClockImpl;
   chardev?: CharSink;
   log?: (level: LogLevel, message: string) => void;
 }
@@ -45,12 +64,15 @@ export class VmmDeviceHost implements MmioDevice {
   private paying = false;
   private readonly kickFds: number[] = [];
   private closed = false;
+  private readonly clock: ClockImpl;
 
   constructor(private readonly o: VmmDeviceHostOptions) {
     this.name = o.dev.name;
     this.base = o.dev.base;
     this.size = o.dev.size;
     this.proc = o.vmm.proc;
+    const clock = o.clock ?? o.vmm.proc.clock;
+    this.clock = clock;
     this.dev = o.factory();
     if (BigInt(this.dev.windowSize) > this.size) throw new RangeError(`${o.dev.node.path}: ${this.dev.name} decodes 0x${this.dev.windowSize.toString(16)} bytes, reg gives 0x${this.size.toString(16)}`);
     this.irqEventFd = this.proc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -63,10 +85,10 @@ export class VmmDeviceHost implements MmioDevice {
         write: (addr, from) => this.copy(addr, from, true),
       }),
       setIrq: (level) => this.setIrq(level),
-      now: () => o.clock.now(),
+      now: () => clock.now(),
       armTimer: (id, deadlineNs) => {
         this.cancelTimer(id);
-        this.timers[id] = o.clock.addTimer(deadlineNs, () => {
+        this.timers[id] = clock.addTimer(deadlineNs, () => {
           this.timers[id] = undefined;
           if (!this.closed) this.dev.timer(id);
         });
@@ -93,7 +115,7 @@ export class VmmDeviceHost implements MmioDevice {
   private cancelTimer(id: number): void {
     if (!Number.isInteger(id) || id < 0 || id >= MAX_DEVICE_TIMERS) throw new RangeError(`timer id ${id}`);
     const t = this.timers[id];
-    if (t) this.o.clock.cancel(t);
+    if (t) this.clock.cancel(t);
     this.timers[id] = undefined;
   }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, hasStack, runCli } from './helpers';
+import { FIXTURES, hasStack, linesOf, runCli } from './helpers';
 
 const good = readFileSync(join(FIXTURES, 'two-cpu.dts'), 'utf8');
 
@@ -68,4 +68,15 @@ test('an unknown VM for --attach or --dump-dt, an unknown builtin image, a missi
   assert.equal(m.status, 1);
   assert.match(m.stderr, /absent\.dts: no such file/);
   assert.ok(!hasStack(r.stderr + m.stderr));
+});
+
+test('a device placed "stub" (or "native"): gunyah run serves only placement "vmm"; that VM fails with the reason, the others run', async () => {
+  await withBoard(good.replace('placement = "vmm";', 'placement = "stub";'), async (file) => {
+    const r = await runCli(['run', file]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^gunyah: VM echo: \/vms\/echo\/serial@9000000: placement "stub" needs a stub VM launcher/m);
+    assert.match(r.stderr, /3 VMs torn down, memory reclaimed, invariants hold/);
+    assert.ok(linesOf(r.stdout, 'lite').some((l) => /^hello from vm \d+$/.test(l)), r.stdout);
+    assert.ok(!hasStack(r.stderr), r.stderr);
+  });
 });

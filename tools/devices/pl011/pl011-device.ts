@@ -1,8 +1,8 @@
-// The PL011 UART of the VMM (tools/vmm/devices/pl011.ts) on the device emulator interface, so it runs
-// in every placement like the virtio devices: the register model is unchanged, its interrupt line and
+// The PL011 UART (the register model in ./pl011) on the device emulator interface, so it runs in every
+// placement like the virtio devices, the VMM's built-in one included: its interrupt line and
 // transmitted bytes go to the placement's DeviceEnv, host input comes in through `input`.
-import { Pl011, PL011_SIZE } from '../vmm/devices/pl011';
-import type { AccessSize, DeviceEmulator, DeviceEnv, DeviceFactory } from './device';
+import { Pl011, PL011_SIZE } from './pl011';
+import type { AccessSize, DeviceEmulator, DeviceEnv, DeviceFactory } from '../device';
 
 /** Modelled cost of one register access of the UART model (ns). */
 const PL011_ACCESS_NS = 20;
@@ -36,8 +36,20 @@ export class Pl011Device implements DeviceEmulator {
 
   timer(): void {}
 
+  /**
+   * Host input takes only what the receive FIFO has room for (a chardev backend asks can_receive
+   * first): the host keeps the rest and offers it again once the guest has read, so host input never
+   * overruns the FIFO. Overrun stays what it is on hardware, a guest that does not read in time with
+   * a line that does not wait; this backend waits.
+   */
   input(bytes: Uint8Array): number {
-    return this.u.receive(bytes);
+    const u = this.u;
+    return u.receive(bytes.subarray(0, u.rxRoom));
+  }
+
+  /** The register model's counters (accesses, bytes moved). */
+  get uartStats(): Readonly<Pl011['stats']> | undefined {
+    return this.uart?.stats;
   }
 }
 
