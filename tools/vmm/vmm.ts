@@ -15,7 +15,8 @@ import { Errno, O, type Process } from '../../core';
 import { toFdt } from '../../dt';
 import { GH_MEM_ALLOW_EXEC, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE, GH_VCPU_EXIT, GH_VM_STATUS } from '../../drivers/virt';
 import { ImageError, parseImageHeader } from '../../firmware/hypervisor';
-import type { DeviceFactory, LogLevel } from '../devices/device';
+import type { CharSink, DeviceFactory, LogLevel } from '../devices/device';
+import { VirtioDeviceId } from '../../drivers/virtio';
 import { pl011Factory } from '../devices/pl011/pl011-device';
 import { VmmDeviceHost } from '../devices/vmm/vmm-device-host';
 import { buildGuestDtb } from './guest-dtb';
@@ -78,6 +79,12 @@ export interface VmmDeviceContext {
   spi: number | undefined;
   /** Its doorbell label when the VMM raises its interrupt (placement "vmm"). */
   irqLabel: number | undefined;
+  /**
+   * Set when the device is the VM's console (console = "pl011" or "virtio"): where its character
+   * output goes (the VMM's console$). A hook that emulates it outside the VMM feeds it input through
+   * `consoleInput`.
+   */
+  console: CharSink | undefined;
 }
 
 /**
@@ -94,7 +101,19 @@ export interface VmmDeviceProvider {
   configure?(vmm: Vmm, vmFd: number): Promise<void>;
   beforeRun?(vmm: Vmm, vmFd: number): Promise<void>;
   close?(vmm: Vmm): Promise<void>;
+  /** Console input for a console device the hook placed outside the VMM; resolves with bytes taken. */
+  consoleInput?(device: string, bytes: Uint8Array): Promise<number>;
 }
+
+/** The device that is a VM's console: the first PL011 (console "pl011") or virtio-console ("virtio"). */
+export function consoleDeviceOf(d: VmDescription): DeviceDescription | undefined {
+  if (d.console === 'pl011') return d.devices.find((x) => x.compatible.includes('arm,pl011'));
+  if (d.console === 'virtio') return d.devices.find((x) => x.compatible.includes('virtio,mmio') && (x.node.u32('virtio-device-type') ?? VirtioDeviceId.CONSOLE) === VirtioDeviceId.CONSOLE);
+  return undefined;
+}
+
+/** Virtual time between retries of console input a device placed outside the VMM had no room for. */
+const CONSOLE_RETRY_NS = 1_000_000;
 
 interface VcpuHandle {
   id: number;
@@ -123,6 +142,9 @@ export class Vmm {
   private readonly hosts = new Map<string, VmmDeviceHost>();
   /** The PL011 that is the VM's console (console = "pl011": the first one), when the VMM runs it. */
   private consoleDevice: VmmDeviceHost | undefined;
+  /** Input of the console device when a hook placed it outside the VMM. */
+  private remoteConsole: ((bytes: Uint8Array) => Promise<number>) | undefined;
+  private feeding = false;
   /** Host input for the console device not yet in its receive FIFO (fed as the guest drains it). */
   private readonly consoleInput: Uint8Array[] = [];
   private consoleInputBytes = 0;
@@ -198,12 +220,22 @@ export class Vmm {
     // The VM's RAM is lent: private to it while it runs (the RM makes it the VM's /memory).
     await g.setUserMemRegion(this.vmFd, { label: 0, flags: GH_MEM_ALLOW_READ | GH_MEM_ALLOW_WRITE | GH_MEM_ALLOW_EXEC, guestPhysAddr: d.memoryBase, size: d.memorySize, userspaceAddr: this.mem }, !this.provider?.shareMemory);
     await g.setDtbConfig(this.vmFd, d.memoryBase + d.memorySize - DTB_REGION, DTB_REGION);
-    const consoleName = d.console === 'pl011' ? d.devices.find((x) => x.compatible.includes('arm,pl011'))?.name : undefined;
+    const consoleName = consoleDeviceOf(d)?.name;
+    const consoleSink: CharSink = { write: (b) => this.consoleSubject.next(b.slice()) };
     for (const dev of d.devices) {
       const irqLabel = irqs.find((i) => i.device === dev.name)?.label;
-      const placed = this.provider?.create({ vmm: this, dev, spi: spis.get(dev.name), irqLabel });
-      if (placed === null) continue;
+      const isConsole = dev.name === consoleName;
+      const placed = this.provider?.create({ vmm: this, dev, spi: spis.get(dev.name), irqLabel, console: isConsole ? consoleSink : undefined });
+      if (placed === null) {
+        if (isConsole) {
+          const provider = this.provider!;
+          if (!provider.consoleInput) throw new VmmError(`${dev.node.path}: the console is placed outside the VMM by a hook that takes no console input`);
+          this.remoteConsole = (b) => provider.consoleInput!(dev.name, b);
+        }
+        continue;
+      }
       if (placed) {
+        if (isConsole && placed.device instanceof VmmDeviceHost) this.consoleDevice = placed.device;
         this.devices.push(placed.device);
         if (irqLabel !== undefined && placed.irqEventFd !== undefined) this.eventFds[irqLabel - 1] = placed.irqEventFd;
         continue;
@@ -303,7 +335,7 @@ export class Vmm {
    */
   async writeConsole(bytes: Uint8Array): Promise<void> {
     if (this.desc.console === 'rm' && this.ttyFd >= 0) await this.proc.writeBytes(this.ttyFd, bytes);
-    else if (this.consoleDevice) {
+    else if (this.consoleDevice || this.remoteConsole) {
       if (this.closed) throw new VmmError('the VM is closed');
       if (this.consoleInputBytes + bytes.length > CONSOLE_INPUT_LIMIT) throw new VmmError(`console input: ${this.consoleInputBytes} bytes still wait for the guest to read them; ${bytes.length} more would pass the limit of ${CONSOLE_INPUT_LIMIT}`);
       if (bytes.length === 0) return;
@@ -320,6 +352,10 @@ export class Vmm {
 
   /** Move queued console input into the device as far as it takes it (it never overruns its FIFO). */
   private feedConsole(): void {
+    if (this.remoteConsole) {
+      void this.feedRemoteConsole();
+      return;
+    }
     const dev = this.consoleDevice;
     if (!dev) return;
     while (this.consoleInput.length > 0) {
@@ -331,6 +367,31 @@ export class Vmm {
         this.consoleInput[0] = head.subarray(n);
         break;
       }
+    }
+  }
+
+  /**
+   * Console input for a device emulated outside the VMM (a native app, a stub VM): offered in order;
+   * what its FIFO has no room for is offered again after CONSOLE_RETRY_NS of virtual time, as the
+   * device does not tell the VMM when the guest has drained it.
+   */
+  private async feedRemoteConsole(): Promise<void> {
+    const input = this.remoteConsole;
+    if (!input || this.feeding) return;
+    this.feeding = true;
+    try {
+      while (this.consoleInput.length > 0 && !this.closed) {
+        const head = this.consoleInput[0]!;
+        const n = Math.min(await input(head), head.length);
+        this.consoleInputBytes -= n;
+        if (n >= head.length) this.consoleInput.shift();
+        else {
+          this.consoleInput[0] = head.subarray(n);
+          await this.proc.clock.sleep(CONSOLE_RETRY_NS);
+        }
+      }
+    } finally {
+      this.feeding = false;
     }
   }
 
@@ -357,7 +418,7 @@ export class Vmm {
         if (!dev) this.stats.mmioUnclaimed++;
         if (p.mmioIsWrite) dev?.write(Number(addr - dev.base), len, BigInt.asUintN(len * 8, p.mmioData));
         else p.mmioData = dev ? BigInt.asUintN(len * 8, dev.read(Number(addr - dev.base), len)) : 0n;
-        if (this.consoleInput.length > 0) this.feedConsole();
+        if (this.consoleInput.length > 0 && this.consoleDevice) this.feedConsole();
         continue;
       }
       if (reason === GH_VCPU_EXIT.STATUS) {

@@ -66,6 +66,8 @@ export class GhRmRpc {
   private nextSeq = 1;
   private active: Assembly | undefined;
   private sendLock: Promise<unknown> = Promise.resolve();
+  /** Settles when the call in progress has its reply (or failed): the next one may go. */
+  private callLock: Promise<void> = Promise.resolve();
   private readonly notif = new Subject<RmNotification>();
   private closed = false;
   readonly stats: RmRpcStats = { calls: 0, replies: 0, notifications: 0, dropped: 0, timeouts: 0 };
@@ -109,6 +111,22 @@ export class GhRmRpc {
   async call(msgId: number, payload: Uint8Array = new Uint8Array(0), opts: { timeoutNs?: number } = {}): Promise<Uint8Array> {
     if (msgId === 0 || !Number.isInteger(msgId) || msgId < 0 || msgId > 0xffffffff) throw new Errno('EINVAL', `RM message ID ${msgId}`);
     if (payload.length > RM_RPC_MAX_REQUEST) throw new Errno('E2BIG', `RM request of ${payload.length} bytes (max ${RM_RPC_MAX_REQUEST})`);
+    if (this.closed || !this.chan) throw new Errno('ENODEV', `${this.name}: no RM link`);
+    // The RM buffers one unsent reply per client and drops it for the next (spec §14: a VM waits for
+    // a reply before its next request). With the VM's RX queue full of notifications, a second
+    // request in flight would lose the first one's reply, so calls go to the RM one at a time.
+    const prev = this.callLock;
+    let release!: () => void;
+    this.callLock = new Promise<void>((r) => (release = r));
+    try {
+      await prev;
+      return await this.callOne(msgId, payload, opts);
+    } finally {
+      release();
+    }
+  }
+
+  private async callOne(msgId: number, payload: Uint8Array, opts: { timeoutNs?: number }): Promise<Uint8Array> {
     if (this.closed || !this.chan) throw new Errno('ENODEV', `${this.name}: no RM link`);
     const seq = this.allocSeq();
     this.stats.calls++;

@@ -3,8 +3,8 @@
 // creation with the device's path and the reason, and leaves nothing behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { filter, firstValueFrom } from 'rxjs';
-import { DevicePlacementError, DevicePlacements, nativeAppRefs } from '../../../tools/devices/index';
+import { filter, firstValueFrom, toArray } from 'rxjs';
+import { DevicePlacementError, DevicePlacements, nativeAppRefs, StubVms } from '../../../tools/devices/index';
 import { builtinImage } from '../../../tools/image/builtin-images';
 import { parseVmDescriptionSource, Vmm, VmDescriptionError } from '../../../tools/vmm/index';
 import { parseImage } from '../../../firmware/hypervisor/index';
@@ -101,3 +101,44 @@ test('bad native-app images fail the VM creation with the device and the reason;
 test('native-app is refused on a device that is not placed "native"', () => {
   assert.throws(() => describe('placement = "vmm"; native-app = "x.img";'), (e: unknown) => e instanceof VmDescriptionError && /native-app is for placement "native"/.test(e.message));
 });
+
+for (const placement of ['native', 'stub'] as const) {
+  test(`a PL011 console placed "${placement}" is the VMM's console: console$ and writeConsole reach it`, async () => {
+    const d = describe(`placement = "${placement}";`);
+    const guest = await builtinImage('uart');
+    const appImages = new Map([['builtin:pl011-app', await builtinImage('pl011-app')]]);
+    const stubImage = await builtinImage('device-stub');
+    // More input than the UART's 32-byte receive FIFO: the VMM holds the rest and offers it again.
+    const lines = Array.from({ length: 6 }, (_, i) => `line ${i} of the console input`);
+    const { result, platform } = await withPrimary(
+      async (env) => {
+        const stubs = new StubVms({ kernel: env.k, hv: env.platform.hv, image: stubImage });
+        const placements = new DevicePlacements({ clock: env.k.clock, hv: env.platform.hv, appImages, stubs, keepOutput: false });
+        const vmm = await Vmm.create(env.k.spawn('vmm'), d, guest, { devices: placements });
+        const out = firstValueFrom(vmm.console$.pipe(toArray()));
+        const freed = firstValueFrom(env.mgr.events$.pipe(filter((e) => e.vmid === vmm.vmid && e.kind === 'freed')));
+        await vmm.start();
+        let said = '';
+        const sub = vmm.console$.subscribe((b) => {
+          const was = said;
+          said += new TextDecoder().decode(b);
+          if (!was.includes('hello from vm') && said.includes('hello from vm')) void vmm.writeConsole(new TextEncoder().encode(`${lines.join('\n')}\nbye\n`));
+        });
+        const exit = await vmm.exited;
+        sub.unsubscribe();
+        await vmm.close();
+        await freed;
+        // A stub VM is torn down by its own VMM, after the guest's.
+        for (let i = 0; i < 100 && env.mgr.liveVms > 0; i++) await env.k.clock.sleep(1_000_000);
+        const text = new TextDecoder().decode(Uint8Array.from((await out).flatMap((c) => [...c])));
+        return { vmid: vmm.vmid, exit, text, kept: placements.devices.get(SERIAL)!.out.length, live: env.mgr.liveVms };
+      },
+      { limitNs: 10e9 },
+    );
+    assert.equal(result.text, `hello from vm ${result.vmid}\n${lines.map((l) => l.toUpperCase()).join('\n')}\nbye\n`);
+    assert.ok(result.exit.kind === 'status' && result.exit.exitTypeName === 'PLATFORM_OFF', JSON.stringify(result.exit));
+    assert.equal(result.kept, 0, 'keepOutput: false keeps nothing');
+    assert.equal(result.live, 0);
+    assert.deepEqual(platform.hv.checkInvariants(), []);
+  });
+}

@@ -10,6 +10,7 @@ import { BoardError, parseBoard, type Board } from '../../../firmware/platform';
 import { ImageBuildError } from '../../image/build-image';
 import { builtinImage, BUILTIN_PREFIX } from '../../image/builtin-images';
 import { parseVmDescription, VmDescriptionError, type VmDescription } from '../../vmm/vm-description';
+import { DevicePlacementError, nativeAppRefs, STUB_IMAGE } from '../../devices';
 import { CliError } from '../errors';
 import { readTree } from '../dt/check';
 import { DEFAULT_BOARD_DTS, DEFAULT_BOARD_NAME } from './default-board';
@@ -20,6 +21,10 @@ export interface BoardVm {
   image: Uint8Array;
   /** Where the image came from (a resolved path, or builtin:<name>). */
   imageSource: string;
+  /** Native app images of its devices placed "native", by reference. */
+  appImages: ReadonlyMap<string, Uint8Array>;
+  /** The stub VM image, when a device is placed "stub". */
+  stubImage: Uint8Array | undefined;
 }
 
 export interface LoadedBoard {
@@ -48,23 +53,40 @@ function boardTree(file: string | undefined): DeviceTree {
   return readTree(file);
 }
 
-async function loadImage(file: string, desc: VmDescription, baseDir: string): Promise<{ image: Uint8Array; imageSource: string }> {
-  const where = `${file}: /vms/${desc.name}`;
-  if (desc.image.startsWith(BUILTIN_PREFIX)) {
+/** Load image `ref` ("builtin:<name>" or a path relative to the board); `where` prefixes errors. */
+async function loadRef(where: string, what: string, ref: string, baseDir: string): Promise<{ image: Uint8Array; imageSource: string }> {
+  if (ref.startsWith(BUILTIN_PREFIX)) {
     try {
-      return { image: await builtinImage(desc.image.slice(BUILTIN_PREFIX.length)), imageSource: desc.image };
+      return { image: await builtinImage(ref.slice(BUILTIN_PREFIX.length)), imageSource: ref };
     } catch (e) {
-      if (e instanceof ImageBuildError) throw new CliError(`${where}: image ${JSON.stringify(desc.image)}: ${e.message.split('\n')[0]}`);
+      if (e instanceof ImageBuildError) throw new CliError(`${where}: ${what} ${JSON.stringify(ref)}: ${e.message.split('\n')[0]}`);
       throw e;
     }
   }
-  const path = resolve(baseDir, desc.image);
-  if (!existsSync(path)) throw new CliError(`${where}: image ${path}: no such file`);
+  const path = resolve(baseDir, ref);
+  if (!existsSync(path)) throw new CliError(`${where}: ${what} ${path}: no such file`);
   try {
     return { image: new Uint8Array(readFileSync(path)), imageSource: path };
   } catch (e) {
-    throw new CliError(`${where}: image ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new CliError(`${where}: ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+async function loadVm(file: string, desc: VmDescription, baseDir: string): Promise<BoardVm> {
+  const where = `${file}: /vms/${desc.name}`;
+  const { image, imageSource } = await loadRef(where, 'image', desc.image, baseDir);
+  // What the VM's device placements run, loaded before boot as the VM's own image is.
+  const appImages = new Map<string, Uint8Array>();
+  let refs: string[];
+  try {
+    refs = nativeAppRefs(desc);
+  } catch (e) {
+    if (e instanceof DevicePlacementError) throw new CliError(`${file}: ${e.message}`);
+    throw e;
+  }
+  for (const ref of refs) appImages.set(ref, (await loadRef(where, 'native-app', ref, baseDir)).image);
+  const stubImage = desc.devices.some((d) => d.placement === 'stub') ? (await loadRef(where, 'stub image', STUB_IMAGE, baseDir)).image : undefined;
+  return { desc, image, imageSource, appImages, stubImage };
 }
 
 /** Read, check and resolve a board; `file` undefined means the embedded default board. */
@@ -100,6 +122,6 @@ export async function loadBoard(file: string | undefined, opts: LoadBoardOptions
     }
   }
   const baseDir = file === undefined ? process.cwd() : dirname(resolve(file));
-  const vms = await Promise.all(descs.map(async (desc) => ({ desc, ...(await loadImage(name, desc, baseDir)) })));
+  const vms = await Promise.all(descs.map((desc) => loadVm(name, desc, baseDir)));
   return { file: name, tree, board, vms };
 }

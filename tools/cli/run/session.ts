@@ -9,8 +9,9 @@ import type { GhVmEvent } from '../../../drivers/virt';
 import type { GuestCpu, TraceEvent } from '../../../firmware/hypervisor';
 import { bootPlatform, type Platform } from '../../../firmware/platform';
 import { bootPrimaryKernel, PRIMARY_IMAGE_SIZE, vmManager } from '../../vmm/primary-kernel';
-import { DTB_REGION, Vmm, type VmExit } from '../../vmm/vmm';
-import type { LoadedBoard } from './board-file';
+import { DTB_REGION, Vmm, type VmExit, type VmmOptions } from '../../vmm/vmm';
+import { DevicePlacements, StubVms } from '../../devices';
+import type { BoardVm, LoadedBoard } from './board-file';
 
 /** Where the primary's secondary-CPU entry sits: a page into its kernel image (the ROM table maps it). */
 const SECONDARY_ENTRY_OFFSET = 0x1000n;
@@ -136,6 +137,18 @@ export class RunSession {
   }
 
   /** The primary VM's job: run every VM, wait for them, tear them down. */
+  /**
+   * The device placement hook of a VM whose devices need one (placement "native" or "stub", or a
+   * virtio device, whose emulator needs the guest's RAM shared): the VM description decides.
+   */
+  private placementsFor(vm: BoardVm, k: Kernel, platform: Platform): VmmOptions {
+    const needs = vm.desc.devices.some((d) => d.placement !== 'vmm' || d.compatible.includes('virtio,mmio'));
+    if (!needs) return {};
+    const stubs = vm.stubImage ? new StubVms({ kernel: k, hv: platform.hv, image: vm.stubImage }) : undefined;
+    const devices = new DevicePlacements({ clock: k.clock, hv: platform.hv, appImages: vm.appImages, keepOutput: false, ...(stubs ? { stubs } : {}) });
+    return { devices };
+  }
+
   private async supervise(k: Kernel, platform: Platform): Promise<{ vms: VmOutcome[]; pagesNotReclaimed: number }> {
     const mgr = vmManager(k);
     const cpus = k.cpus.online();
@@ -165,7 +178,7 @@ export class RunSession {
       outcomes.push(outcome);
       const proc = k.spawn(`vmm-${desc.name}`, cpus[i % cpus.length]!.cpu);
       try {
-        const vmm = await Vmm.create(proc, desc, vm.image);
+        const vmm = await Vmm.create(proc, desc, vm.image, this.placementsFor(vm, k, platform));
         outcome.vmid = vmm.vmid;
         names.set(vmm.vmid, desc.name);
         this.hooks.vmEvent?.(desc.name, { vmid: vmm.vmid, kind: 'created' }, platform.machine.now);

@@ -23,7 +23,7 @@ export interface PlacedDevice {
   readonly placement: Placement;
   /** What the device sent to its character backend. */
   readonly output$: Observable<Uint8Array>;
-  /** Bytes collected from output$ so far. */
+  /** Bytes collected from output$ so far (empty when the placements do not keep output). */
   readonly out: number[];
   /** Host bytes into the device's character backend; resolves with the bytes accepted. */
   input(bytes: Uint8Array): Promise<number>;
@@ -43,6 +43,8 @@ export interface DevicePlacementsOptions {
    * (nativeAppRefs lists what a description needs): placement "native" loads its app from here.
    */
   appImages?: ReadonlyMap<string, Uint8Array>;
+  /** Collect every device's output in `PlacedDevice.out` (default true; a long run turns it off). */
+  keepOutput?: boolean;
   /** Force every device into this placement (benchmarks, tests); else the description's. */
   placement?: Placement;
   log?: (level: LogLevel, message: string) => void;
@@ -51,9 +53,15 @@ export interface DevicePlacementsOptions {
 class Output implements CharSink {
   readonly subject = new ReplaySubject<Uint8Array>(64);
   readonly out: number[] = [];
+  constructor(
+    private readonly keep: boolean,
+    /** The VMM's console, when this device is the VM's console. */
+    private readonly console: CharSink | undefined,
+  ) {}
   write(bytes: Uint8Array): void {
-    for (const b of bytes) this.out.push(b);
+    if (this.keep) for (const b of bytes) this.out.push(b);
     this.subject.next(bytes.slice());
+    this.console?.write(bytes);
   }
 }
 
@@ -88,7 +96,7 @@ export class DevicePlacements implements VmmDeviceProvider {
     const { dev } = ctx;
     const placement = this.o.placement ?? dev.placement;
     const factory = deviceFactoryFor(dev);
-    const output = new Output();
+    const output = new Output(this.o.keepOutput ?? true, ctx.console);
     this.outputs.push(output);
     if (placement === 'vmm') {
       const host = new VmmDeviceHost({ vmm: ctx.vmm, dev, factory, clock: this.o.clock, chardev: output, ...(this.o.log ? { log: this.o.log } : {}) });
@@ -132,6 +140,12 @@ export class DevicePlacements implements VmmDeviceProvider {
       if (e instanceof NativeAppLoadError) throw new DevicePlacementError(`${dev.node.path}: native-app ${e.message}`);
       throw e;
     }
+  }
+
+  /** Console input for a console device placed outside the VMM (the VMM retries what is not taken). */
+  consoleInput(device: string, bytes: Uint8Array): Promise<number> {
+    const d = this.devices.get(device);
+    return d ? d.input(bytes) : Promise.resolve(0);
   }
 
   async beforeRun(vmm: Vmm, vmFd: number): Promise<void> {

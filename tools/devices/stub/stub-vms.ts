@@ -10,6 +10,8 @@ import type { VmDescription } from '../../vmm/vm-description';
 import { Vmm, type VmmDeviceProvider } from '../../vmm/vmm';
 import type { StubDevice, StubDeviceRequest, StubVmLauncher } from '../placement/stub-launcher';
 
+/** The program stub VMs run (examples/guests/device-stub). */
+export const STUB_IMAGE = 'builtin:device-stub';
 /** Where the guest's RAM appears in a stub VM's IPA space. */
 export const STUB_GUEST_RAM_WINDOW = 0x1_0000_0000n;
 /** The stub's INTID for its request queue (an SPI below the RM's range). */
@@ -39,7 +41,7 @@ export class StubVms implements StubVmLauncher {
   async launch(req: StubDeviceRequest): Promise<RunningStub> {
     const desc: VmDescription = {
       name: `stub-${req.name}`,
-      image: 'builtin:device-stub',
+      image: STUB_IMAGE,
       memorySize: STUB_MEMORY,
       memoryBase: 0x8000_0000n,
       vcpus: 1,
