@@ -70,11 +70,18 @@ test('an unknown VM for --attach or --dump-dt, an unknown builtin image, a missi
   assert.ok(!hasStack(r.stderr + m.stderr));
 });
 
-test('a device placed "stub" (or "native"): gunyah run serves only placement "vmm"; that VM fails with the reason, the others run', async () => {
-  await withBoard(good.replace('placement = "vmm";', 'placement = "stub";'), async (file) => {
+test('a native app that is missing stops the run before boot; one that is not an app fails its VM only', async () => {
+  await withBoard(good.replace('placement = "vmm";', 'placement = "native"; native-app = "nope.img";'), async (file) => {
     const r = await runCli(['run', file]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /^gunyah: VM echo: \/vms\/echo\/serial@9000000: placement "stub" needs a stub VM launcher/m);
+    assert.match(r.stderr, /\/vms\/echo: native-app \S*nope\.img: no such file/);
+    assert.doesNotMatch(r.stdout, /Booting/);
+    assert.ok(!hasStack(r.stderr), r.stderr);
+  });
+  await withBoard(good.replace('placement = "vmm";', 'placement = "native"; native-app = "builtin:hello-lite";'), async (file) => {
+    const r = await runCli(['run', file]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^gunyah: VM echo: \/vms\/echo\/serial@9000000: native-app .*a guest image, not a native app/m);
     assert.match(r.stderr, /3 VMs torn down, memory reclaimed, invariants hold/);
     assert.ok(linesOf(r.stdout, 'lite').some((l) => /^hello from vm \d+$/.test(l)), r.stdout);
     assert.ok(!hasStack(r.stderr), r.stderr);
