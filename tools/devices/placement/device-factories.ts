@@ -1,6 +1,7 @@
 // Which device emulator serves a described device: the binding's compatible (and, for virtio-mmio,
-// the description's `virtio-device-type`) picks the factory. The same factory is used whatever the
-// device's placement.
+// the description's `virtio-device-type`) picks one kind of device, and the kind says what each
+// placement runs for it: the emulator factory (VMM), the bundled native-app image (native) and the
+// emulator a stub VM selects from its own copy (stub). It is the same emulator in every case.
 import type { DeviceDescription, Placement, VmDescription } from '../../vmm/vm-description';
 import { StubDeviceKind } from '../../../firmware/hypervisor/index';
 import type { DeviceFactory } from '../device';
@@ -15,37 +16,37 @@ export class DevicePlacementError extends Error {
   }
 }
 
-/** Which emulator a stub VM runs for a described device (the stub program carries its own copy). */
-export function stubDeviceKind(dev: DeviceDescription): number {
-  if (dev.compatible.includes('virtio,mmio')) return StubDeviceKind.VIRTIO_CONSOLE;
-  if (dev.compatible.includes('arm,pl011')) return StubDeviceKind.PL011;
-  throw new DevicePlacementError(`${dev.node.path}: no stub emulator for ${dev.compatible[0] ?? 'a device without compatible'}`);
+/** An emulated device kind and what each placement runs for it. */
+export interface DeviceKind {
+  readonly name: string;
+  /** A fresh factory of its emulator (placement "vmm"). */
+  factory(): DeviceFactory;
+  /** The bundled native-app image (placement "native", unless the device names its own). */
+  readonly nativeApp: string;
+  /** StubDeviceKind: which emulator the stub VM program runs (placement "stub"). */
+  readonly stubKind: number;
+}
+
+const PL011: DeviceKind = { name: 'pl011', factory: () => pl011Factory, nativeApp: 'builtin:pl011-app', stubKind: StubDeviceKind.PL011 };
+const VIRTIO_CONSOLE: DeviceKind = { name: 'virtio-console', factory: () => virtioConsoleFactory(), nativeApp: 'builtin:virtio-console-app', stubKind: StubDeviceKind.VIRTIO_CONSOLE };
+
+/** The kind of a described device; DevicePlacementError when no emulator serves it. */
+export function deviceKindOf(dev: DeviceDescription): DeviceKind {
+  if (dev.compatible.includes('virtio,mmio')) {
+    const type = dev.node.u32('virtio-device-type') ?? VirtioDeviceId.CONSOLE;
+    if (type === VirtioDeviceId.CONSOLE) return VIRTIO_CONSOLE;
+    throw new DevicePlacementError(`${dev.node.path}: no emulator for virtio device type ${type}`);
+  }
+  if (dev.compatible.includes('arm,pl011')) return PL011;
+  throw new DevicePlacementError(`${dev.node.path}: no emulator for ${dev.compatible[0] ?? 'a device without compatible'}`);
 }
 
 /** The native app image a described device loads (placement "native"): its own, or the bundled one. */
 export function nativeAppRef(dev: DeviceDescription): string {
-  if (dev.nativeApp) return dev.nativeApp;
-  if (dev.compatible.includes('virtio,mmio')) {
-    const type = dev.node.u32('virtio-device-type') ?? VirtioDeviceId.CONSOLE;
-    if (type === VirtioDeviceId.CONSOLE) return 'builtin:virtio-console-app';
-    throw new DevicePlacementError(`${dev.node.path}: no native app for virtio device type ${type}`);
-  }
-  if (dev.compatible.includes('arm,pl011')) return 'builtin:pl011-app';
-  throw new DevicePlacementError(`${dev.node.path}: no native app for ${dev.compatible[0] ?? 'a device without compatible'}`);
+  return dev.nativeApp ?? deviceKindOf(dev).nativeApp;
 }
 
 /** Every native app image a VM description needs (to load before the machine runs). */
 export function nativeAppRefs(desc: VmDescription, placement?: Placement): string[] {
   return [...new Set(desc.devices.filter((d) => (placement ?? d.placement) === 'native').map(nativeAppRef))];
-}
-
-/** The emulator factory of a described device; DevicePlacementError when there is none. */
-export function deviceFactoryFor(dev: DeviceDescription): DeviceFactory {
-  if (dev.compatible.includes('virtio,mmio')) {
-    const type = dev.node.u32('virtio-device-type') ?? VirtioDeviceId.CONSOLE;
-    if (type === VirtioDeviceId.CONSOLE) return virtioConsoleFactory();
-    throw new DevicePlacementError(`${dev.node.path}: no emulator for virtio device type ${type}`);
-  }
-  if (dev.compatible.includes('arm,pl011')) return pl011Factory;
-  throw new DevicePlacementError(`${dev.node.path}: no emulator for ${dev.compatible[0] ?? 'a device without compatible'}`);
 }

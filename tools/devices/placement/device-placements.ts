@@ -12,9 +12,9 @@ import type { ClockImpl } from '../../../core/index';
 import { appFromImage, GIC_SPI_BASE, NativeAppHost, NativeAppLoadError, type Hypervisor, type NativeApp, type NativeAppImage } from '../../../firmware/hypervisor/index';
 import type { Vmm, VmmDeviceContext, VmmDeviceProvider } from '../../vmm/vmm';
 import type { DeviceDescription, Placement } from '../../vmm/vm-description';
-import type { CharSink, DeviceFactory, LogLevel } from '../device';
+import type { CharSink, LogLevel } from '../device';
 import { VmmDeviceHost } from '../vmm/vmm-device-host';
-import { deviceFactoryFor, DevicePlacementError, nativeAppRef, stubDeviceKind } from './device-factories';
+import { deviceKindOf, DevicePlacementError, nativeAppRef, type DeviceKind } from './device-factories';
 import type { StubDevice, StubVmLauncher } from './stub-launcher';
 
 /** One device as placed. */
@@ -70,8 +70,7 @@ interface Pending {
   base: bigint;
   size: bigint;
   spi: number;
-  factory: DeviceFactory;
-  kind: number;
+  kind: DeviceKind;
   /** Placement "native": the app, loaded from its image. */
   app: NativeAppImage | undefined;
   output: Output;
@@ -95,37 +94,27 @@ export class DevicePlacements implements VmmDeviceProvider {
   create(ctx: VmmDeviceContext): { device: VmmDeviceHost; irqEventFd: number } | null {
     const { dev } = ctx;
     const placement = this.o.placement ?? dev.placement;
-    const factory = deviceFactoryFor(dev);
+    const kind = deviceKindOf(dev);
     const output = new Output(this.o.keepOutput ?? true, ctx.console);
     this.outputs.push(output);
+    const place = (input: PlacedDevice['input'], stats: PlacedDevice['stats']) =>
+      this.devices.set(dev.name, { name: dev.name, placement, output$: output.subject.asObservable(), out: output.out, input, stats });
     if (placement === 'vmm') {
-      const host = new VmmDeviceHost({ vmm: ctx.vmm, dev, factory, clock: this.o.clock, chardev: output, ...(this.o.log ? { log: this.o.log } : {}) });
+      const host = new VmmDeviceHost({ vmm: ctx.vmm, dev, factory: kind.factory(), clock: this.o.clock, chardev: output, ...(this.o.log ? { log: this.o.log } : {}) });
       this.vmmHosts.push(host);
-      this.devices.set(dev.name, {
-        name: dev.name,
-        placement,
-        output$: output.subject.asObservable(),
-        out: output.out,
-        input: async (b) => host.input(b),
-        stats: () => ({ ...host.stats }),
-      });
+      place(async (b) => host.input(b), () => ({ ...host.stats }));
       return { device: host, irqEventFd: host.irqEventFd };
     }
     if (!this.o.hv) throw new DevicePlacementError(`${dev.node.path}: placement "${placement}" needs the hypervisor's host interface`);
     if (placement === 'stub' && !this.o.stubs) throw new DevicePlacementError(`${dev.node.path}: placement "stub" needs a stub VM launcher`);
     if (ctx.spi === undefined) throw new DevicePlacementError(`${dev.node.path}: no interrupt assigned`);
-    const kind = placement === 'stub' ? stubDeviceKind(dev) : 0;
     const app = placement === 'native' ? this.appFor(dev) : undefined;
-    const p: Pending = { name: dev.name, base: dev.base, size: dev.size, spi: GIC_SPI_BASE + ctx.spi, factory, kind, app, output, placement };
+    const p: Pending = { name: dev.name, base: dev.base, size: dev.size, spi: GIC_SPI_BASE + ctx.spi, kind, app, output, placement };
     this.pending.push(p);
-    this.devices.set(dev.name, {
-      name: dev.name,
-      placement,
-      output$: output.subject.asObservable(),
-      out: output.out,
-      input: (b) => (p.attached ? p.attached.input(b) : Promise.resolve(0)),
-      stats: () => ({ ...(p.app ? { app: p.app.name } : {}), ...(p.attached?.stats ?? p.finalStats ?? {}) }),
-    });
+    place(
+      (b) => (p.attached ? p.attached.input(b) : Promise.resolve(0)),
+      () => ({ ...(p.app ? { app: p.app.name } : {}), ...(p.attached?.stats ?? p.finalStats ?? {}) }),
+    );
     return null;
   }
 
@@ -170,8 +159,7 @@ export class DevicePlacements implements VmmDeviceProvider {
           base: p.base,
           size: p.size,
           spi: p.spi,
-          factory: p.factory,
-          kind: p.kind,
+          kind: p.kind.stubKind,
           chardev: p.output,
           guestRam: { gpa: vmm.desc.memoryBase, size: ram.size, vmmAddr: ram.addr },
           guestProcess: vmm.proc,

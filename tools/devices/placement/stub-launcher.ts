@@ -1,7 +1,7 @@
 // What the placement hook needs from a stub-VM launcher (placement C): start a stub VM that emulates
 // one device of a guest VM, and the handle of the device it serves.
 import type { Process } from '../../../core/index';
-import type { CharSink, DeviceFactory } from '../device';
+import type { CharSink } from '../device';
 
 export interface StubDeviceRequest {
   guestVmid: number;
@@ -10,8 +10,7 @@ export interface StubDeviceRequest {
   size: bigint;
   /** The guest INTID the device raises. */
   spi: number;
-  factory: DeviceFactory;
-  /** StubDeviceKind of the emulator the stub runs. */
+  /** StubDeviceKind of the emulator the stub runs (the stub program carries its own copy). */
   kind: number;
   chardev: CharSink;
   /** The guest's RAM: its GPA range and where the guest's VMM maps it. */

@@ -43,8 +43,6 @@ export interface EchoOptions {
   /** Called once the VM runs (a test's fault injection). */
   during?: (run: { env: PrimaryEnv; vmm: Vmm; placements: DevicePlacements; stubs: StubVmLauncher }) => void | Promise<void>;
   cpus?: number;
-  /** Native app images by reference (default: the bundled virtio-console app). */
-  appImages?: ReadonlyMap<string, Uint8Array>;
   /** Stop the VM (as its owner) once its console matches this, instead of waiting for its exit. */
   stopOn?: RegExp;
 }
@@ -54,7 +52,7 @@ export async function runEcho(placement: Placement, o: EchoOptions = {}): Promis
   const line = o.line ?? 'the same bytes in every placement';
   const image = await builtinImage('virtio-echo');
   const stubImage = await builtinImage('device-stub');
-  const appImages = o.appImages ?? new Map([['builtin:virtio-console-app', await builtinImage('virtio-console-app')]]);
+  const appImages = new Map([['builtin:virtio-console-app', await builtinImage('virtio-console-app')]]);
   const desc = echoDescription(placement, bytes);
   const { result, platform } = await withPrimary(
     async (env) => {
