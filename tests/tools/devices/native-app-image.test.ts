@@ -6,33 +6,15 @@ import assert from 'node:assert/strict';
 import { filter, firstValueFrom, toArray } from 'rxjs';
 import { DevicePlacementError, DevicePlacements, nativeAppRefs, StubVms } from '../../../tools/devices/index';
 import { builtinImage } from '../../../tools/image/builtin-images';
-import { parseVmDescriptionSource, Vmm, VmDescriptionError } from '../../../tools/vmm/index';
+import { Vmm, VmDescriptionError } from '../../../tools/vmm/index';
+import { UART_SERIAL, uartVm } from '../vmm/helpers/uart-vm';
 import { parseImage } from '../../../firmware/hypervisor/index';
 import { withPrimary } from '../vmm/helpers/primary';
 
-const uartVm = (serialProps: string) => `/dts-v1/;
-/ {
-    compatible = "gunyah-ts,vm";
-    model = "uart-vm";
-    image = "builtin:uart";
-    memory-size = <0x0 0x1000000>;
-    console = "pl011";
-    bootargs = "uart.echo";
-    #address-cells = <2>;
-    #size-cells = <2>;
-    serial@9000000 {
-        compatible = "arm,pl011", "arm,primecell";
-        reg = <0x0 0x9000000 0x0 0x1000>;
-        ${serialProps}
-    };
-};
-`;
-
-const describe = (serialProps: string) => parseVmDescriptionSource(new TextEncoder().encode(uartVm(serialProps)), 'uart-vm.dts').descriptions[0]!;
-const SERIAL = 'serial@9000000';
+const SERIAL = UART_SERIAL;
 
 test('a PL011 placed "native": the bundled pl011-app image runs in the hypervisor, output and input as in the VMM', async () => {
-  const d = describe('placement = "native";');
+  const d = uartVm({ placement: 'native', bootargs: 'uart.echo' });
   assert.deepEqual(nativeAppRefs(d), ['builtin:pl011-app']);
   const guest = await builtinImage('uart');
   const appImages = new Map([['builtin:pl011-app', await builtinImage('pl011-app')]]);
@@ -83,7 +65,7 @@ test('bad native-app images fail the VM creation with the device and the reason;
     const out: string[] = [];
     for (const [, appImages, props] of cases) {
       const placements = new DevicePlacements({ clock: env.k.clock, hv: env.platform.hv, appImages });
-      const err = await Vmm.create(env.k.spawn('vmm'), describe(`placement = "native"; ${props}`), guest, { devices: placements }).then(
+      const err = await Vmm.create(env.k.spawn('vmm'), uartVm({ placement: 'native', bootargs: 'uart.echo', serialProps: props }), guest, { devices: placements }).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -99,12 +81,12 @@ test('bad native-app images fail the VM creation with the device and the reason;
 });
 
 test('native-app is refused on a device that is not placed "native"', () => {
-  assert.throws(() => describe('placement = "vmm"; native-app = "x.img";'), (e: unknown) => e instanceof VmDescriptionError && /native-app is for placement "native"/.test(e.message));
+  assert.throws(() => uartVm({ placement: 'vmm', serialProps: 'native-app = "x.img";' }), (e: unknown) => e instanceof VmDescriptionError && /native-app is for placement "native"/.test(e.message));
 });
 
 for (const placement of ['native', 'stub'] as const) {
   test(`a PL011 console placed "${placement}" is the VMM's console: console$ and writeConsole reach it`, async () => {
-    const d = describe(`placement = "${placement}";`);
+    const d = uartVm({ placement, bootargs: 'uart.echo' });
     const guest = await builtinImage('uart');
     const appImages = new Map([['builtin:pl011-app', await builtinImage('pl011-app')]]);
     const stubImage = await builtinImage('device-stub');

@@ -8,30 +8,11 @@ import assert from 'node:assert/strict';
 import { filter, firstValueFrom, toArray } from 'rxjs';
 import { DevicePlacements, Pl011Device, type VmmDeviceStats } from '../../../tools/devices/index';
 import { builtinImage } from '../../../tools/image/builtin-images';
-import { CONSOLE_INPUT_LIMIT, parseVmDescriptionSource, Vmm, VmmError, type VmDescription, type VmmDeviceProvider } from '../../../tools/vmm';
+import { CONSOLE_INPUT_LIMIT, Vmm, VmmError, type VmDescription, type VmmDeviceProvider } from '../../../tools/vmm';
 import { withPrimary, type PrimaryEnv } from './helpers/primary';
+import { UART_SERIAL, uartVm } from './helpers/uart-vm';
 
-const SERIAL = 'serial@9000000';
-
-function uartVm(o: { placement?: string; bootargs?: string; compatible?: string; size?: number } = {}): VmDescription {
-  const dts = `/dts-v1/;
-/ {
-    compatible = "gunyah-ts,vm";
-    image = "builtin:uart";
-    memory-size = <0x0 0x1000000>;
-    console = "pl011";
-    ${o.bootargs ? `bootargs = "${o.bootargs}";` : ''}
-    #address-cells = <2>;
-    #size-cells = <2>;
-    ${SERIAL} {
-        compatible = ${o.compatible ?? '"arm,pl011", "arm,primecell"'};
-        reg = <0x0 0x9000000 0x0 ${o.size ?? 0x1000}>;
-        ${o.placement ? `placement = "${o.placement}";` : ''}
-    };
-};
-`;
-  return parseVmDescriptionSource(new TextEncoder().encode(dts), 'uart.dts').descriptions[0]!;
-}
+const SERIAL = UART_SERIAL;
 
 const text = (chunks: Uint8Array[]) => new TextDecoder().decode(Uint8Array.from(chunks.flatMap((c) => [...c])));
 

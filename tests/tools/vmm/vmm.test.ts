@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { filter, firstValueFrom, toArray } from 'rxjs';
 import { parseImage } from '../../../firmware/hypervisor';
 import { builtinImage } from '../../../tools/image/builtin-images';
-import { parseVmDescriptionSource, Vmm, VmmError, type VmDescription } from '../../../tools/vmm';
+import { Vmm, VmmError, type VmDescription } from '../../../tools/vmm';
 import { desc, runVm } from './helpers/run-vm';
+import { uartVm } from './helpers/uart-vm';
 import { withPrimary, type PrimaryEnv } from './helpers/primary';
 
 /** What every test checks after its VMs are gone: nothing left anywhere. */
@@ -51,27 +52,8 @@ test('two VMs at once, each with its own console and VMID', async () => {
   assertAllBack(result, platform);
 });
 
-const UART_VM = `/dts-v1/;
-/ {
-    compatible = "gunyah-ts,vm";
-    model = "uart-vm";
-    image = "builtin:uart";
-    memory-size = <0x0 0x1000000>;
-    vcpus = <1>;
-    console = "pl011";
-    bootargs = "uart.echo";
-    #address-cells = <2>;
-    #size-cells = <2>;
-    serial@9000000 {
-        compatible = "arm,pl011", "arm,primecell";
-        reg = <0x0 0x9000000 0x0 0x1000>;
-    };
-};
-`;
-
 test('a DTS-described VM on the VMM\'s PL011: its output through MMIO exits', async () => {
-  const file = parseVmDescriptionSource(new TextEncoder().encode(UART_VM), 'uart-vm.dts');
-  const d: VmDescription = file.descriptions[0]!;
+  const d: VmDescription = uartVm({ bootargs: 'uart.echo' });
   assert.equal(d.console, 'pl011');
   assert.deepEqual(
     d.devices.map((x) => [x.name, x.base, x.size, x.placement]),
@@ -92,7 +74,7 @@ test('a DTS-described VM on the VMM\'s PL011: its output through MMIO exits', as
 });
 
 test('PL011 input through receive interrupts (irqfd doorbell)', async () => {
-  const d = parseVmDescriptionSource(new TextEncoder().encode(UART_VM), 'uart-vm.dts').descriptions[0]!;
+  const d = uartVm({ bootargs: 'uart.echo' });
   const { result, platform } = await withPrimary(async (env) => {
     const r = await runVm(env.k, env.mgr, d, { input: 'abc\nbye\n' });
     return { vmid: r.vmid, text: r.text, exit: r.exit, dmesg: env.k.dmesg(), ...leftovers(env) };
