@@ -2,6 +2,7 @@
 // secondary VMs the way a VMM does (spec §24): VM_ALLOCATE, DT and image in its own memory, MEM_LEND,
 // VM_CONFIG_IMAGE, VM_INIT, VM_START.
 import { DeviceTree, toFdt, type DtNode } from '../../../dt';
+import { defaultBoard } from '../../../tools/vmm';
 import type { GuestCpu, HypervisorOptions } from '../../../firmware/hypervisor';
 import { bootPlatform, type Platform } from '../../../firmware/platform';
 import { RmErr, RmMsg, rmErrorName } from '../../../firmware/rm';
@@ -15,26 +16,9 @@ export interface BoardOptions {
   seed?: number;
 }
 
+/** tools/vmm's default board, with 2 CPUs unless told. */
 export function boardTree(o: BoardOptions = {}): DeviceTree {
-  const t = new DeviceTree();
-  const r = t.root;
-  r.setString('compatible', 'gunyah-ts,board');
-  r.setU32('#address-cells', 2);
-  r.setU32('#size-cells', 2);
-  const cpus = r.addChild('cpus');
-  cpus.setU32('#address-cells', 1);
-  cpus.setU32('#size-cells', 0);
-  for (let i = 0; i < (o.cpus ?? 2); i++) {
-    const c = cpus.addChild(`cpu@${i}`);
-    c.setString('device_type', 'cpu');
-    c.setString('compatible', 'arm,cortex-a57');
-    c.setU32('reg', i);
-  }
-  const m = r.addChild('memory@40000000');
-  m.setString('device_type', 'memory');
-  m.setU64('reg', [0x4000_0000n, o.ramSize ?? 0x8000_0000n]);
-  if (o.seed !== undefined) r.addChild('hypervisor').setU32('seed', o.seed);
-  return t;
+  return defaultBoard({ cpus: o.cpus ?? 2, ...(o.ramSize !== undefined ? { ramSize: o.ramSize } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
 }
 
 /** Scratch page of the primary VM's RAM for the client's packet buffers. */
