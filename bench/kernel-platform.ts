@@ -1,11 +1,11 @@
 // Helpers of the kernel benchmark: the primary VM's kernel on the real platform (hypervisor + RM), and a
 // secondary VM started through the RM by that kernel (VM_ALLOC_VMID, MEM_LEND of pages from its page
 // allocator, VM_CONFIG_IMAGE, VM_INIT, VM_START) whose own guest program is this kernel again.
-import { defaultBoard } from '../tools/vmm';
+import { defaultBoard, runOnPrimary } from '../tools/vmm';
 import { DeviceTree, toFdt } from '../dt';
 import type { GuestCpu } from '../firmware/hypervisor';
-import { bootPlatform, type Platform } from '../firmware/platform';
-import { bootKernel, secondaryEntry, type BootOptions, type Kernel } from '../core';
+import type { Platform } from '../firmware/platform';
+import { bootKernel, type BootOptions, type Kernel } from '../core';
 import { GunyahRm, GH_RM_ACL, rscMgrModule, type GhRm, type GunyahRmRegistry } from '../drivers/virt';
 import { gunyahConsoleModule } from '../drivers/tty';
 
@@ -16,33 +16,18 @@ export interface PrimaryRun<T> {
   result: T;
 }
 
-/** Boot the board; run `work` on the primary kernel as guest code; resolve with what it returned. */
+/** Boot the board; run `work` on the primary kernel (RM driver and consoles only, bindings checked) as guest code. */
 export async function runPrimary<T>(work: (k: Kernel, rm: GhRm | undefined, cpu: GuestCpu, p: Platform) => Promise<T>, boot: BootOptions = {}): Promise<PrimaryRun<T>> {
-  let out: { kernel: Kernel; result: T } | undefined;
-  let failure: unknown;
-  const platform: Platform = bootPlatform(defaultBoard({ cpus: 2 }), {
-    hypervisor: { capIds: 'random' },
-    primaryEntry: async (cpu) => {
-      try {
-        const kernel = await bootKernel(cpu, cpu.x[0]!, {
-          drivers: [rscMgrModule, gunyahConsoleModule],
-          secondaryEntry: platform.primary.entry + 0x1000n,
-          kernelImage: { base: platform.primary.entry, size: 0x20_0000n },
-          ...boot,
-        });
-        // Without the RM driver (the raw-hypercall bench) there is no registry.
-        const rm = kernel.container.isBound(GunyahRm) ? kernel.get<GunyahRmRegistry>(GunyahRm).get() : undefined;
-        out = { kernel, result: await work(kernel, rm, cpu, platform) };
-      } catch (e) {
-        failure = e;
-      }
+  return runOnPrimary(
+    defaultBoard({ cpus: 2 }),
+    // Without the RM driver (the raw-hypercall bench) there is no registry.
+    (k, cpu, p) => work(k, k.container.isBound(GunyahRm) ? k.get<GunyahRmRegistry>(GunyahRm).get() : undefined, cpu, p),
+    {
+      platform: { hypervisor: { capIds: 'random' } },
+      smp: true,
+      bootKernel: (cpu, o) => bootKernel(cpu, cpu.x[0]!, { drivers: [rscMgrModule, gunyahConsoleModule], ...o, ...boot }),
     },
-  });
-  platform.machine.registerEntry(platform.primary.entry + 0x1000n, secondaryEntry);
-  await platform.machine.runUntil(() => out !== undefined || failure !== undefined);
-  if (failure) throw failure;
-  if (!out) throw new Error('the primary kernel did not finish');
-  return { platform, ...out };
+  );
 }
 
 const SVM_IPA = 0x8000_0000n;

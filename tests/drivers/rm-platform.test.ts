@@ -4,44 +4,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GuestCpu } from '../../firmware/hypervisor/index';
-import { bootPlatform } from '../../firmware/platform/index';
-import { bootKernel, secondaryEntry, Errno, type Kernel } from '../../core/index';
+import { bootKernel, Errno, type Kernel } from '../../core/index';
+import { runOnPrimary } from '../../tools/vmm/index';
 import { GunyahRm, RmError, rscMgrModule, type GhRm, type GunyahRmRegistry } from '../../drivers/virt/index';
 import { gunyahConsoleModule } from '../../drivers/tty/index';
 import { boardTree } from '../firmware/rm/harness';
 
-interface Outcome {
-  kernel: Kernel;
-  results: Record<string, unknown>;
-}
-
-/** Boot the board; run `work` on the booted kernel (as guest code) and return what it returned. */
-async function bootPrimary(work: (k: Kernel, rm: GhRm, cpu: GuestCpu) => Promise<Record<string, unknown>>, cpus = 2): Promise<Outcome & { platform: ReturnType<typeof bootPlatform> }> {
-  let out: Outcome | undefined;
-  let failure: unknown;
-  const platform = bootPlatform(boardTree({ cpus }), {
-    hypervisor: { capIds: 'random' },
-    bootargs: 'console=ttyGH0',
-    primaryEntry: async (cpu) => {
-      try {
-        const kernel = await bootKernel(cpu, cpu.x[0]!, {
-          drivers: [rscMgrModule, gunyahConsoleModule],
-          secondaryEntry: platform.primary.entry + 0x1000n,
-          kernelImage: { base: platform.primary.entry, size: 0x20_0000n },
-        });
-        const rm = kernel.get<GunyahRmRegistry>(GunyahRm).get();
-        if (!rm) throw new Error(`no RM link:\n${kernel.dmesg()}`);
-        out = { kernel, results: await work(kernel, rm, cpu) };
-      } catch (e) {
-        failure = e;
-      }
+/** Boot the board; run `work` on the booted kernel (RM driver and consoles, as guest code) and return what it returned. */
+async function bootPrimary(work: (k: Kernel, rm: GhRm, cpu: GuestCpu) => Promise<Record<string, unknown>>, cpus = 2) {
+  const { kernel, result: results, platform } = await runOnPrimary(
+    boardTree({ cpus }),
+    (k, cpu) => {
+      const rm = k.get<GunyahRmRegistry>(GunyahRm).get();
+      if (!rm) throw new Error(`no RM link:\n${k.dmesg()}`);
+      return work(k, rm, cpu);
     },
-  });
-  platform.machine.registerEntry(platform.primary.entry + 0x1000n, secondaryEntry);
-  await platform.machine.runUntil(() => out !== undefined || failure !== undefined);
-  if (failure) throw failure;
-  if (!out) throw new Error('the primary kernel did not finish');
-  return { ...out, platform };
+    {
+      platform: { hypervisor: { capIds: 'random' }, bootargs: 'console=ttyGH0' },
+      smp: true,
+      bootKernel: (cpu, o) => bootKernel(cpu, cpu.x[0]!, { ...o, drivers: [rscMgrModule, gunyahConsoleModule] }),
+    },
+  );
+  return { kernel, results, platform };
 }
 
 test('the primary kernel on the real hypervisor and RM: RM node bound, RPC calls answered, consoles', async () => {

@@ -19,5 +19,5 @@ export {
 export { readVmDescriptionFile, parseVmDescriptionSource, type VmDescriptionFile } from './vm-description-file';
 export { buildGuestDtb, GUEST_GICD_BASE, GUEST_GICR_BASE, GUEST_GICR_STRIDE, type GuestDtb, type GuestDtbOptions, type DeviceIrq } from './guest-dtb';
 export { GunyahUser, VcpuRunPage, type MemRegion } from './gunyah-user';
-export { bootPrimaryKernel, vmManager, PRIMARY_DRIVERS, PRIMARY_IMAGE_SIZE, VmConsoleGlue, vmConsoleGlueModule } from './primary-kernel';
+export { bootPrimaryKernel, runOnPrimary, vmManager, PRIMARY_DRIVERS, PRIMARY_IMAGE_SIZE, PRIMARY_SECONDARY_ENTRY_OFFSET, type RunOnPrimaryOptions, VmConsoleGlue, vmConsoleGlueModule } from './primary-kernel';
 export { defaultBoard, type DefaultBoardOptions } from './default-board';

@@ -4,7 +4,10 @@
 // writes before its VMM opens the tty is dropped by the RM (which drops console output while the
 // owner's side is closed).
 import { ContainerModule, inject, injectable } from 'inversify';
-import { bootKernel, Errno, O, Vfs, type BootOptions, type Cpu, type File, type IoContext, type Kernel, type VfsImpl } from '../../core';
+import { bootKernel, Errno, O, secondaryEntry, Vfs, type BootOptions, type Cpu, type File, type IoContext, type Kernel, type VfsImpl } from '../../core';
+import type { DeviceTree } from '../../dt';
+import type { GuestCpu } from '../../firmware/hypervisor';
+import { bootPlatform, type BootOptions as PlatformOptions, type Platform } from '../../firmware/platform';
 import { GhConsoleToken, gunyahConsoleModule, type GhConsoleClient } from '../../drivers/tty';
 import { GhVmListener, GhVmManagerToken, rscMgrModule, vmMgrModule, type GhRm, type GhVmManager } from '../../drivers/virt';
 
@@ -82,4 +85,52 @@ export function bootPrimaryKernel(cpu: Cpu, opts: BootOptions = {}): Promise<Ker
 /** The kernel's VM manager (the kernel-side view of /dev/gunyah). */
 export function vmManager(k: Kernel): GhVmManager {
   return k.get<GhVmManager>(GhVmManagerToken);
+}
+
+/** Where the primary kernel's secondary CPUs enter (PSCI CPU_ON), past its boot entry. */
+export const PRIMARY_SECONDARY_ENTRY_OFFSET = 0x1000n;
+
+export interface RunOnPrimaryOptions {
+  /** Platform options (hypervisor, RM extensions...); primaryEntry is this function's. */
+  platform?: Omit<PlatformOptions, 'primaryEntry'>;
+  /** Kernel boot options (drivers, validator...) for `bootKernel`. */
+  boot?: BootOptions;
+  /** How the kernel boots (default bootPrimaryKernel: the primary's drivers, no binding validation). */
+  bootKernel?: (cpu: Cpu, opts: BootOptions) => Promise<Kernel>;
+  /** Bring the primary's other CPUs up through PSCI (default: only the boot CPU runs the kernel). */
+  smp?: boolean;
+  /** Give up once virtual time passes this (ns). */
+  limitNs?: number;
+}
+
+/**
+ * Boot `board` (hypervisor, RM, the primary VM's kernel) and run `program` on the primary kernel as
+ * guest code of its boot CPU; resolves with what it returned, rejects with what it threw, or with
+ * the kernel log when it did not finish in time.
+ */
+export async function runOnPrimary<T>(board: DeviceTree, program: (k: Kernel, cpu: GuestCpu, platform: Platform) => Promise<T>, o: RunOnPrimaryOptions = {}): Promise<{ result: T; kernel: Kernel; platform: Platform }> {
+  let out: { result: T; kernel: Kernel } | undefined;
+  let kernel: Kernel | undefined;
+  let failure: unknown;
+  const platform: Platform = bootPlatform(board, {
+    ...o.platform,
+    primaryEntry: async (cpu: GuestCpu) => {
+      try {
+        kernel = await (o.bootKernel ?? bootPrimaryKernel)(cpu, {
+          kernelImage: { base: platform.primary.entry, size: PRIMARY_IMAGE_SIZE },
+          ...(o.smp ? { secondaryEntry: platform.primary.entry + PRIMARY_SECONDARY_ENTRY_OFFSET } : {}),
+          ...o.boot,
+        });
+        out = { kernel, result: await program(kernel, cpu, platform) };
+      } catch (e) {
+        failure = e;
+      }
+    },
+  });
+  if (o.smp) platform.machine.registerEntry(platform.primary.entry + PRIMARY_SECONDARY_ENTRY_OFFSET, secondaryEntry);
+  const limit = o.limitNs;
+  await platform.machine.runUntil(() => out !== undefined || failure !== undefined || (limit !== undefined && platform.machine.now > limit));
+  if (failure) throw failure;
+  if (!out) throw new Error(`the primary program did not finish (virtual time ${platform.machine.now} ns)${kernel ? `\n${kernel.dmesg()}` : ''}`);
+  return { ...out, platform };
 }

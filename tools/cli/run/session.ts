@@ -8,13 +8,12 @@ import { secondaryEntry, type Kernel, type LogRecord } from '../../../core';
 import type { GhVmEvent } from '../../../drivers/virt';
 import type { GuestCpu, TraceEvent } from '../../../firmware/hypervisor';
 import { bootPlatform, type Platform } from '../../../firmware/platform';
-import { bootPrimaryKernel, PRIMARY_IMAGE_SIZE, vmManager } from '../../vmm/primary-kernel';
+import { bootPrimaryKernel, PRIMARY_IMAGE_SIZE, PRIMARY_SECONDARY_ENTRY_OFFSET, vmManager } from '../../vmm/primary-kernel';
 import { DTB_REGION, Vmm, type VmExit, type VmmOptions } from '../../vmm/vmm';
 import { DevicePlacements, StubVms } from '../../devices';
 import type { BoardVm, LoadedBoard } from './board-file';
 
 /** Where the primary's secondary-CPU entry sits: a page into its kernel image (the ROM table maps it). */
-const SECONDARY_ENTRY_OFFSET = 0x1000n;
 
 export interface VmOutcome {
   name: string;
@@ -103,7 +102,7 @@ export class RunSession {
       primaryEntry: async (cpu: GuestCpu) => {
         const k = await bootPrimaryKernel(cpu, {
           kernelImage: { base: platform.primary.entry, size: PRIMARY_IMAGE_SIZE },
-          secondaryEntry: platform.primary.entry + SECONDARY_ENTRY_OFFSET,
+          secondaryEntry: platform.primary.entry + PRIMARY_SECONDARY_ENTRY_OFFSET,
           ...(this.hooks.primaryLog ? { console: (r: LogRecord) => this.hooks.primaryLog!(r) } : {}),
         });
         this.kernel = k;
@@ -119,7 +118,7 @@ export class RunSession {
       },
     });
     this.platform = platform;
-    platform.machine.registerEntry(platform.primary.entry + SECONDARY_ENTRY_OFFSET, secondaryEntry);
+    platform.machine.registerEntry(platform.primary.entry + PRIMARY_SECONDARY_ENTRY_OFFSET, secondaryEntry);
     if (this.hooks.trace) {
       const hook = this.hooks.trace;
       subs.push(platform.hv.trace$.subscribe((e) => hook(e)));

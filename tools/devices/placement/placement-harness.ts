@@ -5,11 +5,10 @@ import { filter, firstValueFrom } from 'rxjs';
 import type { Kernel } from '../../../core/index';
 import type { GhVmManager } from '../../../drivers/virt/index';
 import { DeviceTree } from '../../../dt/index';
-import type { GuestCpu } from '../../../firmware/hypervisor/index';
-import { bootPlatform, type Platform } from '../../../firmware/platform/index';
+import type { Platform } from '../../../firmware/platform/index';
 import { builtinImage } from '../../image/builtin-images';
 import { defaultBoard } from '../../vmm/default-board';
-import { bootPrimaryKernel, PRIMARY_IMAGE_SIZE, vmManager } from '../../vmm/primary-kernel';
+import { runOnPrimary, vmManager } from '../../vmm/primary-kernel';
 import { parseVmDescription, type Placement, type VmDescription } from '../../vmm/vm-description';
 import { Vmm, type VmmDeviceProvider } from '../../vmm/vmm';
 
@@ -54,24 +53,8 @@ export async function buildImages(names: readonly string[]): Promise<Map<string,
 
 /** Boot the default board (`cpus` physical CPUs) and run `program` in the primary VM. */
 export async function onPrimary<T>(program: (env: PrimaryEnv) => Promise<T>, opts: { cpus?: number; limitNs?: number } = {}): Promise<T> {
-  let done = false;
-  let result!: T;
-  let failure: unknown;
-  const platform = bootPlatform(defaultBoard({ cpus: opts.cpus ?? 2 }), {
-    primaryEntry: async (cpu: GuestCpu) => {
-      const k = await bootPrimaryKernel(cpu, { kernelImage: { base: platform.primary.entry, size: PRIMARY_IMAGE_SIZE } });
-      try {
-        result = await program({ k, mgr: vmManager(k), platform });
-      } catch (e) {
-        failure = e;
-      }
-      done = true;
-    },
-  });
-  await platform.machine.runUntil(() => done || (opts.limitNs !== undefined && platform.machine.now > opts.limitNs));
-  if (failure) throw failure;
-  if (!done) throw new Error(`the primary program did not finish (virtual time ${platform.machine.now} ns)`);
-  return result;
+  const run = await runOnPrimary(defaultBoard({ cpus: opts.cpus ?? 2 }), (k, _cpu, platform) => program({ k, mgr: vmManager(k), platform }), opts.limitNs !== undefined ? { limitNs: opts.limitNs } : {});
+  return run.result;
 }
 
 /** Create and start a VM through the VMM in a process of its own. */

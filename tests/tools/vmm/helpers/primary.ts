@@ -3,11 +3,10 @@
 // primary vCPU, which fails the machine run: it surfaces here as the rejection.
 import type { Kernel, Process } from '../../../../core';
 import type { GhVmManager } from '../../../../drivers/virt';
-import type { GuestCpu } from '../../../../firmware/hypervisor';
-import { bootPlatform, type Platform } from '../../../../firmware/platform';
+import type { Platform } from '../../../../firmware/platform';
 import type { RmExtensions } from '../../../../firmware/rm';
 import { defaultBoard, type DefaultBoardOptions } from '../../../../tools/vmm/default-board';
-import { bootPrimaryKernel, PRIMARY_IMAGE_SIZE, vmManager } from '../../../../tools/vmm/primary-kernel';
+import { runOnPrimary, vmManager } from '../../../../tools/vmm/primary-kernel';
 import { builtinImage, builtinImageNames } from '../../../../tools/image/builtin-images';
 
 export interface PrimaryEnv {
@@ -22,20 +21,14 @@ export async function withPrimary<T>(program: (env: PrimaryEnv) => Promise<T>, o
   // wait for host work, so a build started inside the simulation on a cold cache would let the machine
   // idle out before the image arrived.
   await Promise.all(builtinImageNames().map((g) => builtinImage(g)));
-  let done = false;
-  let result!: T;
   let env!: PrimaryEnv;
-  const platform = bootPlatform(defaultBoard(opts), {
-    hypervisor: { capIds: 'random' },
-    rmExtensions: opts.rmExtensions ?? {},
-    primaryEntry: async (cpu: GuestCpu) => {
-      const k = await bootPrimaryKernel(cpu, { kernelImage: { base: platform.primary.entry, size: PRIMARY_IMAGE_SIZE } });
+  const { result, platform } = await runOnPrimary(
+    defaultBoard(opts),
+    (k, _cpu, platform) => {
       env = { k, proc: k.spawn('vmm'), platform, mgr: vmManager(k) };
-      result = await program(env);
-      done = true;
+      return program(env);
     },
-  });
-  await platform.machine.runUntil(() => done || (opts.limitNs !== undefined && platform.machine.now > opts.limitNs));
-  if (!done) throw new Error(`the primary program did not finish (virtual time ${platform.machine.now} ns)${env ? `\n${env.k.dmesg()}` : ''}`);
+    { platform: { hypervisor: { capIds: 'random' }, rmExtensions: opts.rmExtensions ?? {} }, ...(opts.limitNs !== undefined ? { limitNs: opts.limitNs } : {}) },
+  );
   return { result, platform, env };
 }
