@@ -17,25 +17,13 @@ import { bootPlatform } from '../firmware/platform';
 import type { Kernel } from '../core';
 import type { GuestCpu } from '../firmware/hypervisor';
 import { builtinImage } from '../tools/image';
-import { bootPrimaryKernel, buildGuestDtb, defaultBoard, GunyahUser, parseVmDescriptionSource, PRIMARY_IMAGE_SIZE, Vmm, vmManager, type VmDescription } from '../tools/vmm';
+import { bootPrimaryKernel, buildGuestDtb, defaultBoard, GunyahUser, parseVmDescriptionSource, PRIMARY_IMAGE_SIZE, Vmm, vmDescription, vmManager, type VmDescription } from '../tools/vmm';
 import { printTable, type Row } from './table';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const desc = (o: Partial<VmDescription> = {}): VmDescription => ({
-  name: 'b',
-  image: 'builtin:hello-lite',
-  memorySize: 0x10_0000n,
-  memoryBase: 0x8000_0000n,
-  vcpus: 1,
-  console: 'rm',
-  bootargs: undefined,
-  priority: -1,
-  timesliceUs: undefined,
-  devices: [],
-  ...o,
-});
+const desc = (o: Partial<VmDescription> = {}): VmDescription => vmDescription({ name: 'b', image: 'builtin:hello-lite', memorySize: 0x10_0000n, ...o });
 
 /** mmio-loop reads 8 bytes at 0x0b000000 + (n & 0xff8) forever: here a PL011 decodes that window. */
 const MMIO_LOOP_ON_PL011 = `/dts-v1/;

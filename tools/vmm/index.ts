@@ -5,6 +5,7 @@
 export { Vmm, VmmError, DTB_REGION, CONSOLE_INPUT_LIMIT, EXIT_TYPE_NAMES, type VmExit, type VmmOptions, type MmioDevice, type VmmDeviceProvider, type VmmDeviceContext } from './vmm';
 export {
   parseVmDescription,
+  vmDescription,
   findVmDescriptions,
   VmDescriptionError,
   DEFAULT_MEMORY_BASE,

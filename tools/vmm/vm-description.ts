@@ -59,6 +59,15 @@ function u64Prop(node: DtNode, name: string): bigint | undefined {
   throw new VmDescriptionError(`${node.path}: ${name} must be one or two cells`);
 }
 
+/**
+ * A description built in code: `name`, `image` and `memorySize` given, everything else as a DTS
+ * description that leaves it out gets it (RAM at DEFAULT_MEMORY_BASE, one vCPU, the RM console,
+ * priority one below the owner's, no devices).
+ */
+export function vmDescription(o: Pick<VmDescription, 'name' | 'image' | 'memorySize'> & Partial<VmDescription>): VmDescription {
+  return { memoryBase: DEFAULT_MEMORY_BASE, vcpus: 1, console: 'rm', bootargs: undefined, priority: -1, timesliceUs: undefined, devices: [], ...o };
+}
+
 /** Read a VM description node; `bindings` (optional) checks it against its schema first. */
 export function parseVmDescription(tree: DeviceTree, node: DtNode, bindings?: BindingSet): VmDescription {
   const where = node.path;

@@ -5,7 +5,7 @@ import { GH_MEM_ALLOW_EXEC, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE } from '../../
 import { builtinImage } from '../../../tools/image/builtin-images';
 import { buildGuestDtb } from '../../../tools/vmm/guest-dtb';
 import type { GunyahUser, VcpuRunPage } from '../../../tools/vmm/gunyah-user';
-import type { VmDescription } from '../../../tools/vmm/vm-description';
+import { vmDescription, type VmDescription } from '../../../tools/vmm/vm-description';
 
 export const RAM_IPA = 0x8000_0000n;
 export const RAM_SIZE = 0x100_0000n;
@@ -21,7 +21,7 @@ export interface HandVm {
 }
 
 export function guestDt(o: Partial<VmDescription> = {}): DeviceTree {
-  return buildGuestDtb({ name: 'hand', image: 'x', memorySize: RAM_SIZE, memoryBase: RAM_IPA, vcpus: 1, console: 'rm', bootargs: undefined, priority: -1, timesliceUs: undefined, devices: [], ...o }, { imageOffset: 0n }).tree;
+  return buildGuestDtb(vmDescription({ name: 'hand', image: 'x', memorySize: RAM_SIZE, memoryBase: RAM_IPA, ...o }), { imageOffset: 0n }).tree;
 }
 
 /** Create a VM with `guest`'s image and `dt` loaded (not started). */

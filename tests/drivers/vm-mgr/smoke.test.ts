@@ -4,6 +4,7 @@ import { toFdt } from '../../../dt';
 import { GH_MEM_ALLOW_EXEC, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE, GH_VCPU_EXIT } from '../../../drivers/virt';
 import { builtinImage } from '../../../tools/image/builtin-images';
 import { buildGuestDtb } from '../../../tools/vmm/guest-dtb';
+import { vmDescription } from '../../../tools/vmm/vm-description';
 import { GunyahUser } from '../../../tools/vmm/gunyah-user';
 import { withPrimary } from '../../tools/vmm/helpers/primary';
 
@@ -16,7 +17,7 @@ test('smoke: hello-lite through raw ioctls', async () => {
     const vmid = await g.vmid(vm);
     const size = 0x100_0000n;
     const mem = await g.allocGuestMemory(size);
-    const { tree } = buildGuestDtb({ name: 'smoke', image: 'x', memorySize: size, memoryBase: 0x8000_0000n, vcpus: 1, console: 'rm', bootargs: undefined, priority: -1, timesliceUs: undefined, devices: [] }, { imageOffset: 0n });
+    const { tree } = buildGuestDtb(vmDescription({ name: 'smoke', image: 'x', memorySize: size }), { imageOffset: 0n });
     const dtb = toFdt(tree);
     proc.copyToUser(mem, image);
     proc.copyToUser(mem + size - 0x1_0000n, dtb);

@@ -6,7 +6,7 @@
 // share pages that are already in a memparcel a second time, so the grant is the hypervisor's.)
 import type { Kernel } from '../../../core/index';
 import { encodeStubInfo, GIC_SPI_BASE, STUB_INFO_BELOW, StubLink, type Hypervisor } from '../../../firmware/hypervisor/index';
-import type { VmDescription } from '../../vmm/vm-description';
+import { vmDescription } from '../../vmm/vm-description';
 import { Vmm, type VmmDeviceProvider } from '../../vmm/vmm';
 import type { StubDevice, StubDeviceRequest, StubVmLauncher } from '../placement/stub-launcher';
 
@@ -39,18 +39,7 @@ export class StubVms implements StubVmLauncher {
   constructor(private readonly o: StubVmsOptions) {}
 
   async launch(req: StubDeviceRequest): Promise<RunningStub> {
-    const desc: VmDescription = {
-      name: `stub-${req.name}`,
-      image: STUB_IMAGE,
-      memorySize: STUB_MEMORY,
-      memoryBase: 0x8000_0000n,
-      vcpus: 1,
-      console: 'pl011',
-      bootargs: undefined,
-      priority: -1,
-      timesliceUs: undefined,
-      devices: [],
-    };
+    const desc = vmDescription({ name: `stub-${req.name}`, image: STUB_IMAGE, memorySize: STUB_MEMORY, console: 'pl011' });
     let link: StubLink | undefined;
     const hv = this.o.hv;
     const provider: VmmDeviceProvider = {

@@ -4,22 +4,10 @@ import { filter, firstValueFrom, toArray } from 'rxjs';
 import type { Kernel } from '../../../../core';
 import type { GhVmManager } from '../../../../drivers/virt';
 import { builtinImage } from '../../../../tools/image/builtin-images';
-import type { VmDescription } from '../../../../tools/vmm/vm-description';
+import { vmDescription, type VmDescription } from '../../../../tools/vmm/vm-description';
 import { Vmm, type VmExit } from '../../../../tools/vmm/vmm';
 
-export const desc = (o: Partial<VmDescription> = {}): VmDescription => ({
-  name: 'vm',
-  image: 'builtin:hello-lite',
-  memorySize: 0x200_0000n,
-  memoryBase: 0x8000_0000n,
-  vcpus: 1,
-  console: 'rm',
-  bootargs: undefined,
-  priority: -1,
-  timesliceUs: undefined,
-  devices: [],
-  ...o,
-});
+export const desc = (o: Partial<VmDescription> = {}): VmDescription => vmDescription({ name: 'vm', image: 'builtin:hello-lite', memorySize: 0x200_0000n, ...o });
 
 export interface VmRun {
   vmid: number;
