@@ -108,7 +108,7 @@ test('boards the platform refuses', () => {
   t2.root.removeChild('memory@40000000');
   assert.throws(() => parseBoard(t2), /no memory node/);
   const t3 = boardTree();
-  t3.root.addChild('hypervisor').setU64('rm-memory-size', 0x123n);
+  t3.root.child('hypervisor')!.setU64('rm-memory-size', 0x123n);
   assert.throws(() => parseBoard(t3), /rm-memory-size/);
   assert.throws(() => parseBoard(new DeviceTree()), /\/cpus is missing/);
   const b = parseBoard(boardTree({ cpus: 3, seed: 7 }));
